@@ -1,0 +1,1 @@
+"""WattsUp core: everything that thinks. Never imports streamlit (except core.cache)."""

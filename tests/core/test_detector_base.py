@@ -1,0 +1,22 @@
+import numpy as np
+import pandas as pd
+
+from core.detectors.base import _calibration_table, calibrate
+
+
+def test_calibration_maps_training_tail_to_sigma_scale():
+    """About 1 % of training scores land above 2.33 on the calibrated scale."""
+    rng = np.random.default_rng(0)
+    raw = pd.Series(rng.exponential(size=20_000))
+    z = calibrate(raw, _calibration_table(raw.to_numpy()))
+    assert abs((z > 2.33).mean() - 0.01) < 0.003
+    assert z.isna().sum() == 0
+
+
+def test_calibration_keeps_ranking_above_training_max():
+    """Scores beyond anything seen in training stay ranked, not clipped."""
+    raw = pd.Series(np.arange(1000, dtype=float))
+    table = _calibration_table(raw.to_numpy())
+    z = calibrate(pd.Series([999.0, 2000.0, 5000.0, np.nan]), table)
+    assert z.iloc[0] < z.iloc[1] < z.iloc[2]
+    assert np.isnan(z.iloc[3])
