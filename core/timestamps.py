@@ -1,0 +1,154 @@
+"""One column of whatever a meter export calls time -> timestamps, NaT where a cell cannot be read.
+
+Handles ISO 8601 (with or without a UTC offset), day-first and month-first dates
+(``31-12-2011 01:00``, ``12/31/2011``), Unix seconds / milliseconds, and columns a reader already
+typed. The layout is decided once on a sample and then applied to the whole column with an
+explicit format, which is both fast and strict: a cell that does not fit becomes NaT and is
+reported, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+_ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
+_DMY = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
+_TIME_PARTS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M", "T%H:%M:%S")
+EPOCH_RANGES = {  # unit -> plausible magnitudes (1973 .. 2286)
+    "s": (1e8, 1e10),
+    "ms": (1e11, 1e13),
+    "us": (1e14, 1e16),
+    "ns": (1e17, 1e19),
+}
+EPOCH_NAMES = {
+    "s": "unix seconds",
+    "ms": "unix milliseconds",
+    "us": "unix microseconds",
+    "ns": "unix nanoseconds",
+}
+
+
+@dataclass
+class ParsedTimes:
+    """Parsed timestamps (same length as the input) and how they were read."""
+
+    values: pd.DatetimeIndex
+    layout: str  # words: "ISO 8601", "day-first (%d-%m-%Y %H:%M)", "unix seconds", ...
+    tz: str | None
+    notes: list[str]
+
+
+def epoch_unit(col: pd.Series) -> str | None:
+    """The Unix epoch unit whose range fits the column's median, or None."""
+    num = pd.to_numeric(col, errors="coerce")
+    if not len(num) or num.notna().mean() < 0.5:
+        return None
+    med = float(np.nanmedian(np.abs(num.to_numpy(dtype="float64", na_value=np.nan))))
+    for unit, (lo, hi) in EPOCH_RANGES.items():
+        if lo <= med < hi:
+            return unit
+    return None
+
+
+def parse_timestamps(col: pd.Series, tz: str | None = None) -> ParsedTimes:
+    """Parse one column; unreadable cells become NaT (the caller counts and reports them)."""
+    notes: list[str] = []
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        out, layout = pd.DatetimeIndex(col), "ISO 8601 (read by the CSV reader)"
+    elif pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        unit = epoch_unit(col)
+        if unit is None:
+            return ParsedTimes(
+                pd.DatetimeIndex(pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")),
+                "numbers that are not Unix times",
+                None,
+                notes,
+            )
+        num = pd.to_numeric(col, errors="coerce").astype("float64")
+        out = pd.DatetimeIndex(pd.to_datetime(num, unit=unit, errors="coerce"))
+        layout = EPOCH_NAMES[unit]
+        notes.append(f"Timestamps read as {layout} (UTC).")
+        out = out.tz_localize("UTC")
+    else:
+        text = col.astype("string").str.strip()
+        out, layout = _parse_text(text, notes)
+    out = _apply_tz(out, tz, notes)
+    return ParsedTimes(out, layout, None if out.tz is None else str(out.tz), notes)
+
+
+def _parse_text(text: pd.Series, notes: list[str]) -> tuple[pd.DatetimeIndex, str]:
+    sample = text.dropna()
+    sample = sample[sample != ""].head(2000)
+    if sample.empty:
+        return pd.DatetimeIndex(
+            pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        ), "empty"
+    if (sample.str.match(_ISO.pattern)).mean() > 0.5:
+        return _to_datetime(text, "ISO8601", notes), "ISO 8601"
+    parts = sample.str.extract(_DMY.pattern)
+    if parts[0].notna().mean() > 0.5:
+        return _day_or_month_first(text, sample, parts, notes)
+    if epoch_unit(sample) is not None:
+        unit = epoch_unit(sample)
+        num = pd.to_numeric(text, errors="coerce").astype("float64")
+        notes.append(f"Timestamps read as {EPOCH_NAMES[unit]} (UTC).")
+        return pd.DatetimeIndex(pd.to_datetime(num, unit=unit, errors="coerce")).tz_localize(
+            "UTC"
+        ), EPOCH_NAMES[unit]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _to_datetime(text, "mixed", notes), "free-form dates (parsed one by one)"
+
+
+def _day_or_month_first(
+    text: pd.Series, sample: pd.Series, parts: pd.DataFrame, notes: list[str]
+) -> tuple[pd.DatetimeIndex, str]:
+    """Day-first when a first field exceeds 12 or day-first parses more of the sample."""
+    sep = parts[1].dropna().iloc[0]
+    first = pd.to_numeric(parts[0], errors="coerce")
+    second = pd.to_numeric(parts[2], errors="coerce")
+    orders = [("day-first", f"%d{sep}%m{sep}%Y"), ("month-first", f"%m{sep}%d{sep}%Y")]
+    if (second > 12).any() and not (first > 12).any():
+        orders.reverse()
+    best = None
+    for name, date_fmt in orders:
+        for time_fmt in _TIME_PARTS:
+            fmt = date_fmt + time_fmt
+            parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+            score = parsed.notna().sum()
+            if best is None or score > best[0]:
+                best = (score, name, fmt)
+    _, name, fmt = best
+    if not (first > 12).any() and not (second > 12).any():
+        notes.append(f"Dates are ambiguous (no day above 12 in the first rows); read as {name}.")
+    return _to_datetime(text, fmt, notes), f"{name} ({fmt})"
+
+
+def _to_datetime(text: pd.Series, fmt: str, notes: list[str]) -> pd.DatetimeIndex:
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(text, format=fmt, errors="coerce"))
+    except (
+        ValueError,
+        TypeError,
+    ) as err:  # mixed UTC offsets (daylight saving) cannot share a column
+        if "utc=True" not in str(err) and "imezone" not in str(err):
+            raise
+        notes.append("Timestamps carry different UTC offsets (daylight saving?); converted to UTC.")
+        return pd.DatetimeIndex(pd.to_datetime(text, format=fmt, errors="coerce", utc=True))
+
+
+def _apply_tz(values: pd.DatetimeIndex, tz: str | None, notes: list[str]) -> pd.DatetimeIndex:
+    if tz is None:
+        return values
+    if values.tz is None:
+        notes.append(
+            f"Timestamps carry no time zone; kept as local wall-clock time (time zone {tz} not applied)."
+        )
+        return values
+    notes.append(f"Timestamps converted from {values.tz} to {tz}.")
+    return values.tz_convert(tz)
