@@ -1,0 +1,280 @@
+"""The app's caches: the only core module that imports streamlit.
+
+Everything is keyed on content: a ``DatasetRef`` (sample key, or sha256 of the uploaded bytes, plus the
+frozen schema and cleaning options) and frozen settings dataclasses. No function here reads a widget or
+session state; pages pass in what they read.
+
+Why fitted models live in a store held by ``st.cache_resource`` instead of being the cached function's
+return value: fitting reports progress (LSTM epochs) through a callback that updates a ``st.status`` made
+by the page. Elements touched inside a cached function are recorded and replayed on later hits, which
+would redraw a stale progress bar; keeping the fit outside the decorated function avoids that, and lets
+the page ask "is this model ready?" before it decides to show a status box at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+import streamlit as st
+
+from core.data import CleanOptions, DataError, Dataset, Schema
+
+Progress = Callable[[float, str], None]
+
+MAX_UPLOADS = 8  # uploaded files kept in memory, shared by all sessions
+MAX_MODELS = 12  # fitted detectors kept in memory
+MAX_FORECASTS = 12
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """What ``st.session_state["dataset_key"]`` holds: small, hashable, enough to rebuild the dataset."""
+
+    source: Literal["sample", "upload"]
+    name: str  # sample key, or the uploaded file's name
+    digest: str = ""  # sha256 of the uploaded bytes ("" for samples)
+    schema: Schema = field(default_factory=Schema)
+    options: CleanOptions = field(default_factory=CleanOptions)
+
+    @classmethod
+    def sample(cls, key: str, options: CleanOptions | None = None, schema: Schema | None = None):
+        return cls("sample", key, "", schema or Schema(), options or CleanOptions())
+
+
+class _Bounded:
+    """A thread-safe LRU dict: cache_resource holds one per kind, shared by every session."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries:
+                old, _ = self._items.popitem(last=False)
+                self._key_locks.pop(old, None)
+
+    def key_lock(self, key: Hashable) -> threading.Lock:
+        """One lock per key, so two sessions asking for the same model fit it once."""
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        found = self.get(key)
+        if found is not None:
+            return found
+        with self.key_lock(key):
+            found = self.get(key)
+            if found is None:
+                found = make()
+                self.put(key, found)
+            return found
+
+
+@st.cache_resource(show_spinner=False)
+def _uploads() -> _Bounded:
+    return _Bounded(MAX_UPLOADS)
+
+
+@st.cache_resource(show_spinner=False)
+def _models() -> _Bounded:
+    return _Bounded(MAX_MODELS)
+
+
+@st.cache_resource(show_spinner=False)
+def _forecasts() -> _Bounded:
+    return _Bounded(MAX_FORECASTS)
+
+
+# ---- datasets -------------------------------------------------------------------------------------
+def remember_upload(data: bytes, filename: str) -> str:
+    """Hold the uploaded bytes by their sha256 (bounded, shared); returns the digest."""
+    digest = hashlib.sha256(data).hexdigest()
+    _uploads().put(digest, (filename, data))
+    return digest
+
+
+def upload_held(digest: str) -> bool:
+    return digest in _uploads()
+
+
+def upload_bytes(digest: str) -> bytes:
+    found = _uploads().get(digest)
+    if found is None:
+        raise DataError(
+            "the uploaded file is no longer held in memory (the app keeps the last "
+            f"{MAX_UPLOADS} uploads): upload it again"
+        )
+    return found[1]
+
+
+def sample_bytes(key: str) -> tuple[bytes, str]:
+    """The bundled sample's file bytes and file name."""
+    from core.samples import SAMPLES
+
+    sample = SAMPLES[key]
+    path = sample.path
+    return path.read_bytes(), path.name
+
+
+def sample_options() -> dict[str, str]:
+    """Bundled samples: key -> title, default first."""
+    from core.samples import DEFAULT_SAMPLE, SAMPLES
+
+    keys = [DEFAULT_SAMPLE, *[k for k in SAMPLES if k != DEFAULT_SAMPLE]]
+    return {k: str(getattr(SAMPLES[k], "title", "") or k) for k in keys if k in SAMPLES}
+
+
+def default_ref() -> DatasetRef:
+    from core.samples import DEFAULT_SAMPLE
+
+    return DatasetRef.sample(DEFAULT_SAMPLE)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the dataset…")
+def dataset(ref: DatasetRef) -> Dataset:
+    """The parsed, cleaned dataset for ``ref``; raises ``DataError`` with a one-line reason."""
+    if ref.source == "sample" and ref.schema == Schema() and ref.options == CleanOptions():
+        from core.samples import load_sample
+
+        return load_sample(ref.name)
+    if ref.source == "sample":
+        data, filename = sample_bytes(ref.name)
+        return parsed_upload(data, filename, ref.schema, ref.options, name=ref.name)
+    data = upload_bytes(ref.digest)
+    return parsed_upload(data, ref.name, ref.schema, ref.options)
+
+
+def parsed_upload(
+    data: bytes,
+    filename: str,
+    schema: Schema = Schema(),
+    options: CleanOptions = CleanOptions(),
+    name: str | None = None,
+) -> Dataset:
+    """``core.data.parse_upload`` cached on sha256(bytes) + schema + options (not on the bytes object)."""
+    digest = hashlib.sha256(data).hexdigest()
+    if _uploads().get(digest) is None:
+        _uploads().put(digest, (filename, data))
+    return _parsed(digest, filename, schema, options, name)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _parsed(
+    digest: str, filename: str, schema: Schema, options: CleanOptions, name: str | None
+) -> Dataset:
+    from core.data import parse_upload
+
+    data = upload_bytes(digest)
+    return parse_upload(data, filename, schema, options, name=name)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def schema_guess(digest: str, filename: str):
+    """``core.data.guess_schema`` for held upload bytes."""
+    from core.data import guess_schema
+
+    return guess_schema(upload_bytes(digest), filename)
+
+
+# ---- detectors ------------------------------------------------------------------------------------
+def model_ready(ref: DatasetRef, settings: Any) -> bool:
+    """True when the fitted detector for (dataset, settings) is already in memory."""
+    return (ref, settings) in _models()
+
+
+def fitted_detector(ref: DatasetRef, settings: Any, *, progress: Progress | None = None):
+    """The fitted detector: from memory, else ``pipeline.fit_detector`` (disk cache, then fit).
+
+    ``progress(fraction, message)`` is called while fitting; the page owns the element it updates.
+    """
+    from core.pipeline import fit_detector
+
+    def make():
+        ds = dataset(ref)
+        return fit_detector(ds.frame, ds.digest, settings, progress=progress)
+
+    return _models().get_or_make((ref, settings), make)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def scored(ref: DatasetRef, settings: Any) -> pd.DataFrame:
+    """The scored frame (``pipeline.score_frame``) for the dataset under the detector settings."""
+    from core.pipeline import score_frame
+
+    return score_frame(fitted_detector(ref, settings), dataset(ref).frame)
+
+
+# ---- forecasts ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ForecastSettings:
+    model: Literal["prophet", "lstm"] = "prophet"
+    horizon_steps: int = 30 * 24
+    country: str | None = None
+    use_temperature: bool = True
+    params: tuple[tuple[str, Any], ...] = ()
+
+
+def forecast_ready(ref: DatasetRef, settings: ForecastSettings) -> bool:
+    return (ref, settings) in _forecasts()
+
+
+def forecast(ref: DatasetRef, settings: ForecastSettings, *, progress: Progress | None = None):
+    """A ``core.forecasting.Forecast`` for the dataset; kept in memory (the module caches on disk)."""
+    from core import forecasting
+
+    def make():
+        frame = dataset(ref).frame
+        kwargs = dict(settings.params)
+        if settings.model == "prophet":
+            return forecasting.prophet_forecast(
+                frame,
+                settings.horizon_steps,
+                country=settings.country,
+                use_temperature=settings.use_temperature,
+                **kwargs,
+            )
+        return forecasting.lstm_forecast(frame, settings.horizon_steps, progress=progress, **kwargs)
+
+    return _forecasts().get_or_make((ref, settings), make)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def backtest(
+    ref: DatasetRef,
+    horizon_steps: int,
+    country: str | None,
+    use_temperature: bool,
+    params: tuple = (),
+) -> pd.DataFrame:
+    """``core.forecasting.backtest`` (MAE, MAPE, RMSE per model) for the dataset."""
+    from core import forecasting
+
+    return forecasting.backtest(
+        dataset(ref).frame,
+        horizon_steps=horizon_steps,
+        country=country,
+        use_temperature=use_temperature,
+        **dict(params),
+    )

@@ -1,0 +1,203 @@
+"""Upload: drop in a file (or pick a bundled sample), check the columns, read the quality report, use it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import cache
+from core.charts import series_figure
+from core.data import MAX_UPLOAD_MB, CleanOptions, DataError, Schema
+from pages._sidebar import current_ref, describe, plotly_template
+
+AUTO = "(detected)"
+RESAMPLE = {
+    "Keep the file's step": None,
+    "15 min": "15min",
+    "30 min": "30min",
+    "1 h": "1h",
+    "1 day": "1D",
+}
+TIMEZONES = [
+    AUTO,
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Rome",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+]
+UNITS = [AUTO, "kWh", "Wh", "MWh", "kW", "W", "MW"]
+HINT = (
+    "Expected: one timestamp column and one numeric consumption column (wide or long format; "
+    "CSV, JSON, Parquet or TXT). Use the column choices above to point at the right columns."
+)
+
+st.title("Upload meter data")
+st.caption(
+    "Drop a file with a timestamp and a consumption column, or start from a bundled sample. "
+    "Nothing leaves this server."
+)
+
+source = st.file_uploader(
+    "Upload meter data (CSV, JSON, Parquet or TXT)",
+    type=["csv", "json", "parquet", "txt"],
+    key="upload_file",
+    help=f"Up to {MAX_UPLOAD_MB} MB. Drag and drop works.",
+)
+
+samples = cache.sample_options()
+ref = current_ref()
+if source is None:
+    default_sample = (
+        ref.name if ref.source == "sample" and ref.name in samples else next(iter(samples))
+    )
+    st.session_state.setdefault("upload_sample", default_sample)
+    sample_key = st.selectbox(
+        "…or pick a bundled sample",
+        list(samples),
+        format_func=samples.get,
+        key="upload_sample",
+    )
+    data, filename = cache.sample_bytes(sample_key)
+    digest = ""
+else:
+    sample_key = None
+    # hash each file once, not on every rerun (a 200 MB sha256 is noticeable)
+    seen = st.session_state.setdefault("upload_digests", {})
+    data, filename = source.getvalue(), source.name
+    digest = seen.get(source.file_id)
+    if digest is None or not cache.upload_held(digest):
+        digest = seen[source.file_id] = cache.remember_upload(data, filename)
+    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+        st.error(f"{filename} is {len(data) / 1e6:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+        st.stop()
+
+file_digest = digest or cache.remember_upload(data, filename)
+try:
+    guess = cache.schema_guess(file_digest, filename)
+except DataError as err:
+    st.error(str(err))
+    st.info(HINT)
+    st.stop()
+
+
+def _pick(label: str, options: list[str], guessed: str | None, key: str) -> str | None:
+    choices = [AUTO, *options]
+    shown = f"{AUTO[:-1]}: {guessed})" if guessed else AUTO
+    value = st.selectbox(
+        label,
+        choices,
+        key=f"upload_{key}_{file_digest[:12]}",
+        format_func=lambda c: shown if c == AUTO else c,
+    )
+    return None if value == AUTO else value
+
+
+with st.expander("Columns (detected automatically; override if wrong)", expanded=False):
+    cols = list(guess.columns)
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        ts_col = _pick("Timestamp column", cols, guess.timestamp_col, "ts")
+        value_col = _pick("Consumption column", cols, guess.value_col, "value")
+    with c2:
+        meter_col = _pick("Meter id column (long format)", cols, guess.meter_col, "meter_col")
+        meter = None
+        meters = list(getattr(guess, "meters", []) or [])
+        if meters and meter_col in (None, guess.meter_col):
+            meter = st.selectbox("Meter", meters, key=f"upload_meter_{file_digest[:12]}")
+        label_col = _pick("Label column (0/1 anomaly)", cols, guess.label_col, "label")
+    with c3:
+        covariates = st.multiselect(
+            "Covariates (e.g. outdoor temperature)",
+            cols,
+            default=[c for c in guess.covariate_cols if c in cols],
+            key=f"upload_cov_{file_digest[:12]}",
+        )
+        unit = st.selectbox(
+            f"Unit (detected: {guess.unit})", UNITS, key=f"upload_unit_{file_digest[:12]}"
+        )
+        tz = st.selectbox(
+            "Timezone of naive timestamps", TIMEZONES, key=f"upload_tz_{file_digest[:12]}"
+        )
+
+c1, c2 = st.columns(2)
+resample_label = c1.selectbox("Resample to", list(RESAMPLE), key="upload_resample")
+fill_limit = c2.number_input(
+    "Fill gaps up to this many steps", min_value=0, max_value=96, value=3, step=1, key="upload_fill"
+)
+
+schema = Schema(
+    timestamp_col=ts_col,
+    value_col=value_col,
+    meter_col=meter_col,
+    meter=meter,
+    label_col=label_col,
+    covariate_cols=tuple(covariates) if covariates != list(guess.covariate_cols) else (),
+    unit=None if unit == AUTO else unit,
+    tz=None if tz == AUTO else tz,
+)
+options = CleanOptions(freq=RESAMPLE[resample_label], fill_limit=int(fill_limit))
+if sample_key is not None:
+    new_ref = cache.DatasetRef.sample(sample_key, options, schema)
+else:
+    new_ref = cache.DatasetRef("upload", filename, file_digest, schema, options)
+
+try:
+    ds = cache.dataset(new_ref)
+except DataError as err:
+    st.error(str(err))
+    st.info(HINT)
+    st.stop()
+
+# ---- report -------------------------------------------------------------------------------------
+st.subheader("Data quality")
+facts = describe(ds)
+fields = ds.report.fields
+missing = fields.get("missing_after_fill", fields.get("missing_points", fields.get("missing")))
+m = st.columns(5)
+m[0].metric("Rows", facts["Rows"])
+m[1].metric("Step", facts["Step"])
+m[2].metric("Unit", facts["Unit"])
+m[3].metric("Period", facts["Period"].split(" → ")[0], help=facts["Period"])
+m[4].metric("Missing readings", f"{int(ds.frame['value'].isna().sum()):,}")
+notes_col, warn_col = st.columns(2)
+with notes_col:
+    st.markdown("**What cleaning changed**")
+    st.markdown("\n".join(f"- {c}" for c in ds.report.changes) or "- Nothing: the file was clean.")
+with warn_col:
+    st.markdown("**Warnings**")
+    st.markdown("\n".join(f"- {w}" for w in ds.report.warnings) or "- None.")
+extras = {k: v for k, v in fields.items() if isinstance(v, str | int | float | bool)}
+if extras:
+    with st.expander("All report fields"):
+        st.table({"field": list(extras), "value": [str(v) for v in extras.values()]})
+
+st.subheader("Preview")
+st.plotly_chart(
+    series_figure(ds.frame, unit=ds.unit, template=plotly_template()),
+    key="upload_preview",
+)
+
+is_current = new_ref == ref
+if st.button(
+    "Use this dataset",
+    type="primary",
+    disabled=is_current,
+    help="Makes this the dataset every page works on.",
+    key="upload_use",
+):
+    st.session_state["dataset_key"] = new_ref
+    for key in [k for k in st.session_state if str(k).startswith(("detect_sel", "explain_"))]:
+        del st.session_state[key]
+    st.rerun()
+if is_current:
+    st.success(
+        f"**{ds.name}** is the current dataset. Open **Anomaly detection** to find anomalies."
+    )
+    st.page_link(
+        "pages/3_anomaly_detection.py", label="Go to anomaly detection", icon=":material/warning:"
+    )

@@ -1,0 +1,8 @@
+"""Explainability page: placeholder until it lands with the detection core."""
+
+import streamlit as st
+
+st.title("Explainability")
+st.info(
+    "Explainability is coming with the detection core. Meanwhile, try the Anomaly detection page."
+)

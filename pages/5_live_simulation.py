@@ -1,0 +1,8 @@
+"""Live simulation page: placeholder until it lands with the detection core."""
+
+import streamlit as st
+
+st.title("Live simulation")
+st.info(
+    "Live simulation is coming with the detection core. Meanwhile, try the Anomaly detection page."
+)

@@ -1,0 +1,132 @@
+"""What every page shares: the navigation list, session defaults, the sidebar and the current dataset.
+
+Not a page (the leading underscore keeps it out of any page list); the router and the pages import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from core import cache
+from core.charts import theme_template
+from core.data import DataError, Dataset
+
+
+@dataclass(frozen=True)
+class NavPage:
+    path: str
+    title: str
+    url_path: str
+    icon: str
+    default: bool = False
+
+
+NAV: tuple[NavPage, ...] = (
+    NavPage("pages/1_upload.py", "Upload", "upload", ":material/upload_file:", default=True),
+    NavPage("pages/2_forecasting.py", "Forecasting", "forecasting", ":material/timeline:"),
+    NavPage(
+        "pages/3_anomaly_detection.py",
+        "Anomaly detection",
+        "anomaly_detection",
+        ":material/warning:",
+    ),
+    NavPage(
+        "pages/4_explainability.py", "Explainability", "explainability", ":material/lightbulb:"
+    ),
+    NavPage("pages/5_live_simulation.py", "Live simulation", "live_simulation", ":material/bolt:"),
+)
+
+
+def session_defaults() -> dict[str, Any]:
+    """Small things only: the dataset handle. Page-local keys are set by their pages."""
+    return {"dataset_key": cache.default_ref()}
+
+
+def current_ref() -> cache.DatasetRef:
+    ref = st.session_state.get("dataset_key")
+    return ref if isinstance(ref, cache.DatasetRef) else cache.default_ref()
+
+
+def current_dataset() -> Dataset:
+    """The current dataset; if it cannot be rebuilt, say why and fall back to the default sample."""
+    ref = current_ref()
+    try:
+        return cache.dataset(ref)
+    except DataError as err:
+        st.error(f"{ref.name}: {err}")
+        st.session_state["dataset_key"] = cache.default_ref()
+        return cache.dataset(cache.default_ref())
+
+
+def plotly_template() -> str:
+    """Plotly template following the Streamlit theme (light / dark)."""
+    try:
+        kind = st.context.theme.type
+    except Exception:  # older runtimes / tests without a browser context
+        kind = None
+    return theme_template(kind)
+
+
+def describe(ds: Dataset) -> dict[str, str]:
+    """Name, rows, period, step and unit in words."""
+    idx = ds.frame.index
+    step = ds.freq
+    minutes = int(step.total_seconds() // 60)
+    step_txt = (
+        f"{minutes} min"
+        if minutes < 60
+        else f"{minutes // 60} h"
+        if minutes < 1440
+        else f"{minutes // 1440} d"
+    )
+    return {
+        "Name": ds.name,
+        "Rows": f"{len(ds.frame):,}",
+        "Period": f"{idx[0]:%Y-%m-%d} → {idx[-1]:%Y-%m-%d}" if len(idx) else "empty",
+        "Step": step_txt,
+        "Unit": ds.unit,
+    }
+
+
+def _switch_sample() -> None:
+    choice = st.session_state.get("sidebar_dataset")
+    if choice and choice != "__current__":
+        st.session_state["dataset_key"] = cache.DatasetRef.sample(choice)
+        for key in [k for k in st.session_state if str(k).startswith(("detect_sel", "explain_"))]:
+            del st.session_state[key]
+
+
+def sidebar(pages: dict[str, Any] | None = None) -> None:
+    """App navigation (our own labels) and the current dataset with a switch to a bundled sample."""
+    with st.sidebar:
+        st.markdown("### ⚡ WattsUp")
+        for nav in NAV:
+            target = pages[nav.url_path] if pages else nav.path
+            st.page_link(target, label=nav.title, icon=nav.icon)
+        st.divider()
+        ds = current_dataset()
+        ref = current_ref()
+        st.markdown("**Current dataset**")
+        facts = describe(ds)
+        st.markdown("\n".join(f"- {k}: **{v}**" for k, v in facts.items()))
+        samples = cache.sample_options()
+        options = list(samples)
+        is_plain_sample = (
+            ref.source == "sample"
+            and ref.name in samples
+            and ref == cache.DatasetRef.sample(ref.name)
+        )
+        if not is_plain_sample:
+            options = ["__current__", *options]
+        st.session_state["sidebar_dataset"] = ref.name if is_plain_sample else "__current__"
+        st.selectbox(
+            "Switch to a bundled sample",
+            options,
+            key="sidebar_dataset",
+            format_func=lambda k: f"{ds.name} (current)" if k == "__current__" else samples[k],
+            on_change=_switch_sample,
+            help="Upload your own file on the Upload page.",
+        )
