@@ -138,6 +138,13 @@ def sample_bytes(key: str) -> tuple[bytes, str]:
     return path.read_bytes(), path.name
 
 
+def sample_base_options(key: str) -> CleanOptions:
+    """The cleaning options a bundled sample is shown with by default."""
+    from core.samples import SAMPLES
+
+    return SAMPLES[key].options
+
+
 def sample_options() -> dict[str, str]:
     """Bundled samples: key -> title, default first."""
     from core.samples import DEFAULT_SAMPLE, SAMPLES
@@ -160,8 +167,11 @@ def dataset(ref: DatasetRef) -> Dataset:
 
         return load_sample(ref.name)
     if ref.source == "sample":
+        from core.samples import SAMPLES
+
         data, filename = sample_bytes(ref.name)
-        return parsed_upload(data, filename, ref.schema, ref.options, name=ref.name)
+        title = SAMPLES[ref.name].title
+        return parsed_upload(data, filename, ref.schema, ref.options, name=title)
     data = upload_bytes(ref.digest)
     return parsed_upload(data, ref.name, ref.schema, ref.options)
 
@@ -260,21 +270,29 @@ def forecast(ref: DatasetRef, settings: ForecastSettings, *, progress: Progress 
     return _forecasts().get_or_make((ref, settings), make)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(show_spinner=False)
+def _backtests() -> _Bounded:
+    return _Bounded(MAX_FORECASTS)
+
+
+def backtest_ready(
+    ref: DatasetRef, horizon_steps: int, country: str | None, use_temperature: bool
+) -> bool:
+    return (ref, horizon_steps, country, use_temperature) in _backtests()
+
+
 def backtest(
-    ref: DatasetRef,
-    horizon_steps: int,
-    country: str | None,
-    use_temperature: bool,
-    params: tuple = (),
+    ref: DatasetRef, horizon_steps: int, country: str | None, use_temperature: bool
 ) -> pd.DataFrame:
-    """``core.forecasting.backtest`` (MAE, MAPE, RMSE per model) for the dataset."""
+    """``core.forecasting.backtest`` (MAE, MAPE, RMSE per model) for the dataset; kept in memory."""
     from core import forecasting
 
-    return forecasting.backtest(
-        dataset(ref).frame,
-        horizon_steps=horizon_steps,
-        country=country,
-        use_temperature=use_temperature,
-        **dict(params),
-    )
+    def make():
+        return forecasting.backtest(
+            dataset(ref).frame,
+            horizon_steps=horizon_steps,
+            country=country,
+            use_temperature=use_temperature,
+        )
+
+    return _backtests().get_or_make((ref, horizon_steps, country, use_temperature), make)

@@ -124,10 +124,25 @@ with st.expander("Columns (detected automatically; override if wrong)", expanded
             "Timezone of naive timestamps", TIMEZONES, key=f"upload_tz_{file_digest[:12]}"
         )
 
+base = cache.sample_base_options(sample_key) if sample_key else CleanOptions()
+freq_labels = list(RESAMPLE)
+base_freq = next((k for k, v in RESAMPLE.items() if v == base.freq), freq_labels[0])
 c1, c2 = st.columns(2)
-resample_label = c1.selectbox("Resample to", list(RESAMPLE), key="upload_resample")
+resample_label = c1.selectbox(
+    "Resample to",
+    freq_labels,
+    index=freq_labels.index(base_freq),
+    key=f"upload_resample_{file_digest[:12]}",
+    help="Energy units are summed per step, power units averaged.",
+)
 fill_limit = c2.number_input(
-    "Fill gaps up to this many steps", min_value=0, max_value=96, value=3, step=1, key="upload_fill"
+    "Fill gaps up to this many steps",
+    min_value=0,
+    max_value=96,
+    value=int(base.fill_limit),
+    step=1,
+    key=f"upload_fill_{file_digest[:12]}",
+    help="Longer gaps stay missing and are never scored.",
 )
 
 schema = Schema(
@@ -140,9 +155,18 @@ schema = Schema(
     unit=None if unit == AUTO else unit,
     tz=None if tz == AUTO else tz,
 )
-options = CleanOptions(freq=RESAMPLE[resample_label], fill_limit=int(fill_limit))
+options = CleanOptions(
+    freq=RESAMPLE[resample_label],
+    fill_limit=int(fill_limit),
+    cumulative_to_interval=base.cumulative_to_interval,
+)
 if sample_key is not None:
-    new_ref = cache.DatasetRef.sample(sample_key, options, schema)
+    plain = schema == Schema() and options == base
+    new_ref = (
+        cache.DatasetRef.sample(sample_key)
+        if plain
+        else cache.DatasetRef.sample(sample_key, options, schema)
+    )
 else:
     new_ref = cache.DatasetRef("upload", filename, file_digest, schema, options)
 
