@@ -140,7 +140,8 @@ def guess_columns(frame: pd.DataFrame) -> SchemaGuess:
     temps = [c for c in numeric if _TEMP_NAME.match(c)]
     values = [c for c in numeric if c not in temps]
     energy = [c for c in values if _ENERGY_NAME.search(c)]
-    values = energy + [c for c in values if c not in energy]
+    empty = [c for c in rest if c not in labels + meters + numeric and frame[c].isna().all()]
+    values = energy + [c for c in values if c not in energy] + empty  # empty: "all missing" later
     value = values[0] if values else None
     guess = SchemaGuess(
         columns=cols,

@@ -12,8 +12,9 @@ import pandas as pd
 
 from core.columns import SchemaGuess
 from core.errors import DataError
-from core.readers import RawTable
+from core.readers import NULL_TOKENS, RawTable
 
+NULL_LOWER = sorted({t.lower() for t in NULL_TOKENS})
 LINES_LISTED = 10  # line numbers listed per finding; counts are always complete
 
 
@@ -81,7 +82,7 @@ def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
     col = raw[roles.value_col].iloc[rows]
     value = to_float(col)
     text = col.astype("string").str.strip()
-    empty = text.isna() | (text == "")
+    empty = text.isna() | text.str.lower().isin(NULL_LOWER)
     bad = np.flatnonzero((value.isna() & ~empty).to_numpy())
     report.fields["non_numeric_values"] = {
         "count": int(bad.size),

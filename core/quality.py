@@ -140,10 +140,10 @@ def is_cumulative(values: np.ndarray) -> bool:
     d = np.diff(v)
     if not (d > 0).any():
         return False
-    rising = (d >= 0).mean()
+    drops = int((d < 0).sum())  # a register may be reset or roll over once or twice
     span = v.max() - v.min()
     typical = np.median(np.abs(d[d != 0])) if (d != 0).any() else 0.0
-    return bool(rising >= 0.99 and (d > 0).mean() >= 0.5 and span > 20 * typical)
+    return bool(drops <= max(2, 0.01 * d.size) and (d > 0).mean() >= 0.5 and span > 20 * typical)
 
 
 def register_to_interval(values: np.ndarray) -> tuple[np.ndarray, int]:

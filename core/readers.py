@@ -26,7 +26,22 @@ DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 # Naive ISO layouts only: strings with a UTC offset stay text so core.timestamps keeps the offset.
 ARROW_TIMESTAMP_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-NULL_TOKENS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A", "-"]
+NULL_TOKENS = [
+    "",
+    "NA",
+    "N/A",
+    "n/a",
+    "na",
+    "NaN",
+    "nan",
+    "null",
+    "NULL",
+    "None",
+    "none",
+    "#N/A",
+    "-",
+    "--",
+]
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 _LOOKS_LIKE_DATA = re.compile(r"^[\s\d.,:+\-/TZ]+$")
 

@@ -1,0 +1,138 @@
+"""Column roles and units: inferred from names and contents, overridden by Schema."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.data import DataError, Schema, guess_schema, parse_upload
+
+IDX = pd.date_range("2024-01-01", periods=96, freq="1h")
+
+
+def frame_bytes(**cols) -> bytes:
+    df = pd.DataFrame({"timestamp": IDX.strftime("%Y-%m-%d %H:%M"), **cols})
+    return df.to_csv(index=False).encode()
+
+
+def wave(k: float = 1.0) -> np.ndarray:
+    return np.round(k * (20 + 5 * np.sin(np.arange(len(IDX)) / 3)), 3)
+
+
+def test_wide_file_roles_and_candidates() -> None:
+    """The first energy-looking column is the value; temperature is a covariate; others are offered."""
+    data = frame_bytes(
+        humidity=wave(2), Main_kWh=wave(), oat=wave(0.5), label=(np.arange(96) == 5).astype(int)
+    )
+    guess = guess_schema(data, "w.csv")
+    assert guess.columns == ["timestamp", "humidity", "Main_kWh", "oat", "label"]
+    assert (guess.timestamp_col, guess.value_col, guess.label_col) == (
+        "timestamp",
+        "Main_kWh",
+        "label",
+    )
+    assert guess.covariate_cols == ["oat"]
+    assert guess.candidates["value"] == ["Main_kWh", "humidity", "oat"]
+    assert guess.candidates["covariate"] == ["oat", "humidity"]
+    assert guess.candidates["label"] == ["label"]
+    assert (guess.unit, guess.unit_source, guess.rows) == ("kWh", "column name", 96)
+    ds = parse_upload(data, "w.csv")
+    assert list(ds.frame.columns) == ["value", "temperature", "label"]
+    assert ds.report.fields["covariate_cols"] == ["oat"]
+    assert ds.frame["label"].sum() == 1.0
+    assert ds.has_labels and ds.covariates == ["temperature"]
+
+
+@pytest.mark.parametrize(
+    ("name", "unit", "source"),
+    [
+        ("COMED_MW", "MW", "column name"),
+        ("load (W)", "W", "column name"),
+        ("energy_kwh", "kWh", "column name"),
+        ("Total_Power", "kW", "assumed from a power column"),
+        ("reading", "kWh", "default"),
+    ],
+)
+def test_units_from_column_names(name: str, unit: str, source: str) -> None:
+    """Unit tokens in the name win; a bare 'power' means kW; otherwise kWh, said in a warning."""
+    ds = parse_upload(frame_bytes(**{name: wave()}), "u.csv")
+    assert (ds.unit, ds.report.fields["unit_source"]) == (unit, source)
+    assert any("assumed kWh" in w for w in ds.report.warnings) == (source == "default")
+
+
+def test_schema_unit_override_and_unknown_unit() -> None:
+    """Schema.unit is normalised (``mwh`` -> MWh); an unknown unit lists the choices."""
+    ds = parse_upload(frame_bytes(v=wave()), "u.csv", Schema(unit="mwh"))
+    assert (ds.unit, ds.report.fields["unit_source"]) == ("MWh", "schema")
+    with pytest.raises(
+        DataError, match=r"^Unit 'therms' is not known: choose one of Wh, kWh, MWh, W, kW, MW.$"
+    ):
+        parse_upload(frame_bytes(v=wave()), "u.csv", Schema(unit="therms"))
+
+
+def test_schema_overrides_and_missing_columns() -> None:
+    """A chosen column is used; a chosen column that is not there says which columns exist."""
+    data = frame_bytes(a_kw=wave(), b_kw=wave(3))
+    ds = parse_upload(data, "o.csv", Schema(value_col="b_kw", covariate_cols=("a_kw",)))
+    assert ds.frame["value"].iloc[0] == pytest.approx(60.0)
+    assert list(ds.frame.columns) == ["value", "a_kw"]
+    with pytest.raises(
+        DataError,
+        match=r"^Value column 'c_kw' not found in o.csv: the columns are timestamp, a_kw, b_kw.$",
+    ):
+        parse_upload(data, "o.csv", Schema(value_col="c_kw"))
+
+
+def test_long_format_picks_the_first_meter_by_default() -> None:
+    """Stacked meters: the first id is analysed, another can be picked, an unknown id is refused."""
+    a = pd.DataFrame({"building_id": 7, "timestamp": IDX, "meter_reading": wave()})
+    b = pd.DataFrame({"building_id": 9, "timestamp": IDX, "meter_reading": wave(10)})
+    data = pd.concat([a, b]).to_csv(index=False).encode()
+    guess = guess_schema(data, "long.csv")
+    assert (guess.meter_col, guess.meters) == ("building_id", ["7", "9"])
+    ds = parse_upload(data, "long.csv")
+    f = ds.report.fields
+    assert (f["meter"], f["meters"], f["meter_count"], f["duplicate_timestamps"]["count"]) == (
+        "7",
+        ["7", "9"],
+        2,
+        0,
+    )
+    assert len(ds.frame) == 96 and len(ds.raw) == 192
+    ds9 = parse_upload(data, "long.csv", Schema(meter="9"))
+    assert ds9.frame["value"].iloc[0] == pytest.approx(200.0)
+    with pytest.raises(
+        DataError,
+        match=r"^Meter '5' not found in column 'building_id' of long.csv: choose one of 7, 9.$",
+    ):
+        parse_upload(data, "long.csv", Schema(meter="5"))
+
+
+def test_single_meter_id_is_noted() -> None:
+    """A meter column with one id is just noted."""
+    data = (
+        pd.DataFrame({"building_id": 1074, "timestamp": IDX, "meter_reading": wave()})
+        .to_csv(index=False)
+        .encode()
+    )
+    ds = parse_upload(data, "one.csv")
+    assert "One meter in the file: building_id = 1074." in ds.report.warnings
+    assert ds.report.fields["meter_count"] == 1
+
+
+@pytest.mark.parametrize("name", ["anomaly", "is_anomaly", "is_anomalous", "outlier", "label"])
+def test_label_names(name: str) -> None:
+    """Common 0/1 ground-truth names become ``label``; an empty label cell stays unknown (NaN)."""
+    lab = pd.array([0] * 95 + [1], dtype="Int64")
+    lab[3] = pd.NA
+    ds = parse_upload(frame_bytes(kwh=wave(), **{name: lab}), "l.csv")
+    assert ds.report.fields["label_col"] == name
+    assert ds.frame["label"].sum() == 1.0 and np.isnan(ds.frame["label"].iloc[3])
+
+
+@pytest.mark.parametrize("name", ["temp", "temperature", "air_temperature", "oat", "Outdoor_Temp"])
+def test_temperature_names_become_temperature(name: str) -> None:
+    """Outdoor temperature under any common name is renamed ``temperature``."""
+    ds = parse_upload(frame_bytes(kwh=wave(), **{name: wave(0.3)}), "t.csv")
+    assert ds.covariates == ["temperature"]

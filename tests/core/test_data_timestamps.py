@@ -1,0 +1,119 @@
+"""Timestamps: ISO, day-first, Unix, time zones, and unreadable cells reported by line."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from core.data import Schema, parse_upload
+
+
+def table(stamps: list[str], values: list[float] | None = None, header: str = "time,kwh") -> bytes:
+    values = values if values is not None else [float(i % 7) + 1 for i in range(len(stamps))]
+    return (
+        header + "\n" + "\n".join(f"{t},{v}" for t, v in zip(stamps, values, strict=True)) + "\n"
+    ).encode()
+
+
+HOURS = pd.date_range("2011-12-31 01:00", periods=60, freq="1h")
+
+
+def test_day_first_is_detected_from_days_above_twelve() -> None:
+    """``31-12-2011 01:00`` parses day-first, giving the same instants as ISO."""
+    ds = parse_upload(table([f"{t:%d-%m-%Y %H:%M}" for t in HOURS]), "d.csv")
+    assert ds.report.fields["timestamp_format"] == "day-first (%d-%m-%Y %H:%M)"
+    assert ds.frame.index[0] == pd.Timestamp("2011-12-31 01:00")
+    assert ds.frame.index[-1] == HOURS[-1]
+
+
+def test_month_first_when_second_field_exceeds_twelve() -> None:
+    """``12/31/2011`` parses month-first."""
+    ds = parse_upload(table([f"{t:%m/%d/%Y %H:%M}" for t in HOURS]), "m.csv")
+    assert ds.report.fields["timestamp_format"] == "month-first (%m/%d/%Y %H:%M)"
+    assert list(ds.frame.index) == list(HOURS)
+
+
+def test_ambiguous_day_first_dates_say_so() -> None:
+    """When no field exceeds 12, day-first is used and a warning says the dates were ambiguous."""
+    stamps = pd.date_range("2024-01-01", periods=60, freq="1h")
+    ds = parse_upload(table([f"{t:%d.%m.%Y %H:%M}" for t in stamps]), "a.csv")
+    assert ds.report.fields["timestamp_format"] == "day-first (%d.%m.%Y %H:%M)"
+    assert any("ambiguous" in w for w in ds.report.warnings)
+    assert list(ds.frame.index) == list(stamps)
+
+
+@pytest.mark.parametrize(("scale", "layout"), [(1, "unix seconds"), (1000, "unix milliseconds")])
+def test_unix_epochs(scale: int, layout: str) -> None:
+    """Integer epochs in seconds or milliseconds become UTC timestamps."""
+    secs = [int(t.timestamp()) * scale for t in HOURS]
+    ds = parse_upload(table([str(s) for s in secs], header="timestamp,kwh"), "u.csv")
+    assert ds.report.fields["timestamp_format"] == layout
+    assert ds.report.fields["timezone"] == "UTC"
+    assert ds.frame.index[0] == pd.Timestamp("2011-12-31 01:00", tz="UTC")
+
+
+def test_offsets_are_kept_or_converted() -> None:
+    """A fixed UTC offset is kept as given; Schema.tz converts it."""
+    stamps = [f"{t:%Y-%m-%dT%H:%M:%S}+01:00" for t in HOURS]
+    ds = parse_upload(table(stamps), "z.csv")
+    assert ds.report.fields["timezone"] == "UTC+01:00"
+    assert ds.frame.index[0].hour == 1
+    ds = parse_upload(table(stamps), "z.csv", Schema(tz="UTC"))
+    assert ds.report.fields["timezone"] == "UTC"
+    assert ds.frame.index[0] == pd.Timestamp("2011-12-31 00:00", tz="UTC")
+
+
+def test_mixed_offsets_across_daylight_saving_become_utc() -> None:
+    """Offsets that change with daylight saving cannot share a column: converted to UTC, said so."""
+    idx = pd.date_range("2024-03-30", periods=72, freq="1h", tz="Europe/Paris")
+    stamps = [t.isoformat() for t in idx]
+    ds = parse_upload(table(stamps), "dst.csv")
+    assert ds.report.fields["timezone"] == "UTC"
+    assert ds.report.fields["gaps"]["count"] == 0
+    assert any("different UTC offsets" in w for w in ds.report.warnings)
+
+
+def test_naive_times_ignore_schema_tz_with_a_warning() -> None:
+    """Schema.tz does not guess a zone for naive times: it says it kept wall-clock time."""
+    ds = parse_upload(table([str(t) for t in HOURS]), "n.csv", Schema(tz="Europe/Paris"))
+    assert ds.report.fields["timezone"] is None
+    assert (
+        "Timestamps carry no time zone; kept as local wall-clock time (time zone Europe/Paris not applied)."
+        in ds.report.warnings
+    )
+
+
+def test_unparseable_timestamps_are_ignored_and_reported_with_file_lines() -> None:
+    """Rows with unreadable or empty times are dropped from the frame and listed by file line."""
+    stamps = [str(t) for t in HOURS]
+    stamps[3] = "not a time"
+    stamps[10] = ""
+    ds = parse_upload(table(stamps), "u.csv")
+    bad = ds.report.fields["unparseable_timestamps"]
+    assert bad == {"count": 2, "lines": [5, 12], "examples": ["not a time", "(empty)"]}
+    assert ds.report.fields["row_numbering"] == "file line (header is line 1)"
+    assert ds.report.fields["gaps"]["missing_steps"] == 2
+    assert len(ds.raw) == 60
+
+
+def test_json_unparseable_rows_use_record_numbers() -> None:
+    """For JSON the numbers are record positions from 1."""
+    recs = [{"timestamp": str(t), "kwh": 1.0 + i % 5} for i, t in enumerate(HOURS)]
+    recs[0]["timestamp"] = "yesterday-ish"
+    ds = parse_upload(json.dumps(recs).encode(), "r.json")
+    assert ds.report.fields["unparseable_timestamps"]["lines"] == [1]
+
+
+def test_a_timestamp_column_with_no_readable_time() -> None:
+    """Choosing a column that holds no dates names it and the first line."""
+    from core.data import DataError
+
+    with pytest.raises(
+        DataError,
+        match=r"^No value in timestamp column 'kwh' of t.csv reads as a date/time \(e.g. '1.0' on file line 2\)",
+    ):
+        parse_upload(
+            table([str(t) for t in HOURS]), "t.csv", Schema(timestamp_col="kwh", value_col="time")
+        )
