@@ -7,7 +7,9 @@ import streamlit as st
 from core import cache
 from core.charts import series_figure
 from core.data import MAX_UPLOAD_MB, CleanOptions, DataError, Schema
-from pages._sidebar import current_ref, describe, plotly_template
+from pages._sidebar import current_ref, describe, plotly_template, require_router
+
+require_router()
 
 AUTO = "(detected)"
 RESAMPLE = {

@@ -7,7 +7,9 @@ import streamlit as st
 
 from core import cache
 from core.charts import components_figure, forecast_figure
-from pages._sidebar import current_dataset, current_ref, plotly_template
+from pages._sidebar import current_dataset, current_ref, plotly_template, require_router
+
+require_router()
 
 COUNTRIES = {
     "": "No holidays",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from core.pipeline import DetectorSettings
 
 from core import cache, report
 from core.charts import anomaly_figure
 from core.detectors import REGISTRY
 from core.evaluation import evaluate
 from core.events import find_events
+from core.pipeline import DetectorSettings
 from core.thresholds import ThresholdSettings, flag_points
 from core.views import (
     EVENT_TABLE_COLUMNS,
@@ -20,7 +20,9 @@ from core.views import (
     metrics_table,
     summary_counts,
 )
-from pages._sidebar import current_dataset, current_ref, describe, plotly_template
+from pages._sidebar import current_dataset, current_ref, describe, plotly_template, require_router
+
+require_router()
 
 MODES = {
     "sigma": "Calibrated score (sigma)",

@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from pages._sidebar import require_router
+
+require_router()
+
 st.title("Live simulation")
 st.info(
     "Live simulation is coming with the detection core. Meanwhile, try the Anomaly detection page."

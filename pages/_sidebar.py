@@ -40,6 +40,31 @@ NAV: tuple[NavPage, ...] = (
 )
 
 
+ROUTER_FLAG = "_wattsup_router"  # set by streamlit_app.py on every run that goes through it
+
+
+def st_pages() -> list[Any]:
+    """The ``st.Page`` objects for ``NAV`` (url paths equal the legacy file-derived names on purpose)."""
+    return [
+        st.Page(n.path, title=n.title, url_path=n.url_path, icon=n.icon, default=n.default)
+        for n in NAV
+    ]
+
+
+def require_router() -> None:
+    """First line of every page: make sure the page runs inside ``streamlit_app.py``.
+
+    Right after the server starts, Streamlit sees a ``pages/`` folder and, for the first run of the
+    first session, runs the requested page file directly ("legacy" multipage mode): no page config, no
+    sidebar, raw file names. Registering our navigation switches legacy mode off for the whole server;
+    the rerun then goes through the router, and the URL still names the same page.
+    """
+    if st.session_state.get(ROUTER_FLAG):
+        return
+    st.navigation(st_pages(), position="hidden")
+    st.rerun()
+
+
 def session_defaults() -> dict[str, Any]:
     """Small things only: the dataset handle. Page-local keys are set by their pages."""
     return {"dataset_key": cache.default_ref()}
