@@ -17,6 +17,8 @@ from core import quality as q
 from core.columns import ENERGY_UNITS
 from core.errors import DataError
 
+MAX_GRID_FACTOR = 20  # a grid this many times longer than the readings means stray dates, not gaps
+
 
 @dataclass
 class Cleaned:
@@ -122,6 +124,12 @@ def _to_grid(frame: pd.DataFrame, step: pd.Timedelta, out: Cleaned) -> pd.DataFr
     out.fields["step"] = q.step_label(step)
     out.fields["step_seconds"] = step.total_seconds()
     out.fields["irregular_steps"] = {"count": irregular, "off_grid_rows": off_grid}
+    span = (ns[-1] - ns[0]) // step_ns
+    if span > MAX_GRID_FACTOR * ns.size + 100_000:
+        raise DataError(
+            f"Timestamps run from {q.fmt_time(frame.index[0])} to {q.fmt_time(frame.index[-1])}: at the {q.step_label(step)} step "
+            f"that is {int(span) + 1} steps for {ns.size} readings; check for mistyped dates (a wrong year?)."
+        )
     if off_grid:
         agg = {c: ("max" if c == "label" else "mean") for c in frame.columns}
         frame = frame.resample(step, origin=frame.index[0]).agg(agg)

@@ -25,6 +25,11 @@ def select_meter(
     f = report.fields
     f.update(meter_col=roles.meter_col, meter=None, meters=[], meter_count=0)
     if roles.meter_col is None:
+        if schema.meter is not None:
+            raise DataError(
+                f"Meter {schema.meter!r} was asked for but {filename} has no meter or building id column: "
+                "pick the meter column, or leave the meter empty."
+            )
         return np.arange(len(raw))
     ids = raw[roles.meter_col].astype("string")
     meters = [str(m) for m in pd.unique(ids.dropna())]

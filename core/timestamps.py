@@ -25,6 +25,7 @@ EPOCH_RANGES = {  # unit -> plausible magnitudes (1973 .. 2286)
     "us": (1e14, 1e16),
     "ns": (1e17, 1e19),
 }
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199  # meter data outside this is a typo; also keeps ns in range
 EPOCH_NAMES = {
     "s": "unix seconds",
     "ms": "unix milliseconds",
@@ -77,6 +78,7 @@ def parse_timestamps(col: pd.Series, tz: str | None = None) -> ParsedTimes:
     else:
         text = col.astype("string").str.strip()
         out, layout = _parse_text(text, notes)
+    out = _plausible(out, notes)
     out = _apply_tz(out, tz, notes)
     return ParsedTimes(out, layout, None if out.tz is None else str(out.tz), notes)
 
@@ -140,6 +142,18 @@ def _to_datetime(text: pd.Series, fmt: str, notes: list[str]) -> pd.DatetimeInde
             raise
         notes.append("Timestamps carry different UTC offsets (daylight saving?); converted to UTC.")
         return pd.DatetimeIndex(pd.to_datetime(text, format=fmt, errors="coerce", utc=True))
+
+
+def _plausible(values: pd.DatetimeIndex, notes: list[str]) -> pd.DatetimeIndex:
+    """Years outside 1900-2199 are typing errors for meter data: they become NaT (and are reported)."""
+    years = values.year
+    bad = np.asarray((years < EARLIEST_YEAR) | (years > LATEST_YEAR))
+    if not bad.any():
+        return values
+    notes.append(
+        f"{int(bad.sum())} timestamps fall outside the years {EARLIEST_YEAR}-{LATEST_YEAR} and were treated as unreadable."
+    )
+    return values.where(~bad)
 
 
 def _apply_tz(values: pd.DatetimeIndex, tz: str | None, notes: list[str]) -> pd.DatetimeIndex:

@@ -250,3 +250,24 @@ def test_report_is_json_ready() -> None:
     idx, v = daily()
     report = parse_upload(series_bytes(idx, v), "j.csv").report.to_dict()
     assert json.loads(json.dumps(report)) == report
+
+
+def test_stray_year_is_unreadable_and_huge_spans_are_refused() -> None:
+    """A year like 3000 is treated as an unreadable time; a span far longer than the data is refused."""
+    idx, v = daily()
+    stamps = pd.DatetimeIndex(idx).strftime("%Y-%m-%d %H:%M:%S").tolist()
+    stamps[7] = "3000-01-01 07:00:00"
+    text = "timestamp,kwh\n" + "\n".join(f"{t},{x}" for t, x in zip(stamps, v, strict=True))
+    ds = parse_upload(text.encode(), "y.csv")
+    assert ds.report.fields["unparseable_timestamps"]["lines"] == [9]
+    assert (
+        "1 timestamps fall outside the years 1900-2199 and were treated as unreadable."
+        in ds.report.warnings
+    )
+    stamps[7] = "2199-01-01 07:00:00"
+    text = "timestamp,kwh\n" + "\n".join(f"{t},{x}" for t, x in zip(stamps, v, strict=True))
+    with pytest.raises(
+        DataError,
+        match=r"^Timestamps run from 2024-01-01 00:00 to 2199-01-01 07:00: at the 1h step that is \d+ steps for 96 readings; check for mistyped dates",
+    ):
+        parse_upload(text.encode(), "y.csv")
