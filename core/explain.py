@@ -46,6 +46,8 @@ LABELS: dict[str, str] = {
     "weekday_cos": "day of week",
     "trend": "long-term trend",
     "daily": "daily pattern",
+    "daily_weekday": "working-day daily pattern",
+    "daily_weekend": "weekend daily pattern",
     "weekly": "weekly pattern",
     "yearly": "time of year",
     "holidays": "public holiday",
@@ -86,9 +88,11 @@ class Explanation:
         )
 
     def top(self, n: int = 2) -> pd.DataFrame:
-        """The ``n`` labels that pushed the output up most (the anomaly drivers for Isolation Forest);
-        by absolute size when nothing pushed up."""
+        """The ``n`` labels that mattered most: for Isolation Forest those that pushed towards
+        anomalous (by absolute size when none did); for a forecast, the largest either way."""
         g = self.by_label()
+        if self.method != "isolation_forest":
+            return g.head(n).reset_index(drop=True)
         up = g[g["value"] > 0].sort_values("value", ascending=False)
         return (up if len(up) else g).head(n).reset_index(drop=True)
 
@@ -350,52 +354,35 @@ def _span(td: pd.Timedelta) -> str:
 
 
 # ---- Prophet ------------------------------------------------------------------------------------
-_PROPHET_PARTS = ("daily", "weekly", "yearly", "holidays")
-
-
 def explain_prophet_point(
     detector: Detector, frame: pd.DataFrame, timestamp: pd.Timestamp
 ) -> Explanation:
-    """Prophet's own decomposition of the expected reading at ``timestamp``."""
+    """Prophet's own decomposition of the expected reading at ``timestamp``: the trend as the base,
+    then each seasonal part, holidays and temperature (whichever the model has)."""
     model = getattr(detector, "model_", None)
     if detector.name != "prophet" or model is None:
         raise ExplainError("component views need a fitted Prophet (alone or inside the ensemble)")
     if timestamp not in frame.index:
         raise ExplainError(f"no reading at {timestamp} in this dataset")
-    parts = _prophet_parts(detector, frame.loc[[timestamp]])
-    row = parts.iloc[0]
-    names = [c for c in _PROPHET_PARTS if c in parts.columns]
-    names += [r for r in getattr(model, "extra_regressors", {}) if r in parts.columns]
-    values = np.array([float(row[c]) for c in names])
+    prediction = detector.predict(frame.loc[[timestamp]])
+    parts = detector.components(prediction).iloc[0]
+    names = [c for c in parts.index if c != "trend"]
+    values = np.array([float(parts[c]) for c in names])
     data = np.array(
         [float(frame.at[timestamp, c]) if c in frame.columns else np.nan for c in names]
     )
     return Explanation(
         values=values,
-        base_value=float(row["trend"]),
+        base_value=float(parts["trend"]),
         feature_names=tuple(names),
         feature_labels=tuple(label_of(n) for n in names),
         data=data,
-        model_output=float(row["yhat"]),
+        model_output=float(prediction["yhat"].iloc[0]),
         method="prophet",
         output="forecast",
         timestamp=timestamp,
         extra={"multiplicative": getattr(model, "seasonality_mode", "additive") != "additive"},
     )
-
-
-def _prophet_parts(detector: Detector, frame: pd.DataFrame) -> pd.DataFrame:
-    """``model_.predict`` on the detector's own future frame when it has one, else ``ds`` + regressors."""
-    model = detector.model_
-    build = getattr(detector, "_future", None) or getattr(detector, "_prophet_frame", None)
-    if callable(build):
-        future = build(frame)
-    else:
-        ds = frame.index.tz_localize(None) if frame.index.tz is not None else frame.index
-        future = pd.DataFrame({"ds": ds})
-        for name in getattr(model, "extra_regressors", {}):
-            future[name] = frame[name].to_numpy() if name in frame.columns else 0.0
-    return model.predict(future)
 
 
 # ---- sentence -----------------------------------------------------------------------------------

@@ -155,3 +155,20 @@ def test_lstm_explainer_gives_one_value_per_input_position():
     bg = [seq[:16], exog[8:24]]
     phi_seq, phi_exog, base = _kernel_shap(det.model_, bg, x, 8, 60, 0)
     assert phi_seq.shape == (8,) and phi_exog.shape == (exog.shape[1],)
+
+
+@pytest.mark.slow
+def test_prophet_components_add_up_to_its_forecast():
+    """Trend plus the seasonal, holiday and temperature parts is Prophet's expected reading."""
+    from core.detectors.prophet import ProphetDetector
+    from core.explain import explain_prophet_point
+
+    frame, _ = inject_anomalies(synthetic_frame(n_days=28))
+    det = ProphetDetector().fit(frame)
+    ts = frame.index[24 * 20 + 13]
+    e = explain_prophet_point(det, frame, ts)
+    assert e.base_value + e.values.sum() == pytest.approx(e.model_output, rel=1e-9)
+    assert e.model_output == pytest.approx(det.expected(frame).loc[ts, "expected"], rel=1e-9)
+    assert "temperature" in e.feature_names and "outdoor temperature" in e.feature_labels
+    sentence = explanation_sentence({"time": ts, "value": 80.0, "expected": e.model_output}, e)
+    assert e.top(1)["label"].iloc[0] in sentence and "Prophet expected" in sentence
