@@ -296,3 +296,49 @@ def backtest(
         )
 
     return _backtests().get_or_make((ref, horizon_steps, country, use_temperature), make)
+
+
+# ---- explainability and live simulation (issue 5) -------------------------------------------------
+# Appended by the explain/live engineer; everything above belongs to the app shell.
+def explanation(ref: DatasetRef, settings: Any, method: str, timestamp: str):
+    """``core.explain.explain_point`` for one reading (ISO ``timestamp``), kept per session LRU.
+
+    The detector comes from ``fitted_detector(ref, settings)``: the page makes sure it is ready
+    (with its own progress box) before asking.
+    """
+    return _explanation(ref, settings, method, timestamp)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _explanation(ref: DatasetRef, settings: Any, method: str, timestamp: str):
+    from core.explain import explain_point
+
+    return explain_point(
+        fitted_detector(ref, settings), dataset(ref).frame, pd.Timestamp(timestamp), method
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def global_explanation(ref: DatasetRef, settings: Any, sample: int = 1000, seed: int = 0):
+    """``core.explain.global_forest`` on the Isolation Forest of (dataset, settings)."""
+    from core.explain import ExplainError, global_forest, member
+
+    forest = member(fitted_detector(ref, settings), "isolation_forest")
+    if forest is None:
+        raise ExplainError("the global SHAP view needs an Isolation Forest")
+    return global_forest(forest, dataset(ref).frame, sample=sample, seed=seed)
+
+
+def live_ready(ref: DatasetRef, settings: Any, warmup: int) -> bool:
+    return (ref, settings, "warmup", warmup) in _models()
+
+
+def live_detector(ref: DatasetRef, settings: Any, warmup: int, *, progress: Progress | None = None):
+    """A detector fitted on the first ``warmup`` readings only (the live page replays the rest)."""
+    from core.pipeline import make_detector
+
+    def make():
+        frame = dataset(ref).frame.iloc[:warmup]
+        return make_detector(settings).fit(frame, progress=progress)
+
+    return _models().get_or_make((ref, settings, "warmup", warmup), make)

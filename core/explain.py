@@ -129,6 +129,37 @@ def member(detector: Detector, name: str) -> Detector | None:
     return members.get(name)
 
 
+def explaining_settings(settings: Any, method: str) -> Any:
+    """The detector settings whose fit can explain with ``method``: the current ones when that
+    detector is, or contains, ``method``; else ``method`` alone with default parameters."""
+    from core.pipeline import DetectorSettings
+
+    if settings.detector == method:
+        return settings
+    if settings.detector == "ensemble":
+        from core.detectors.ensemble import DEFAULT_MEMBERS
+
+        if method in tuple(dict(settings.params).get("members", DEFAULT_MEMBERS)):
+            return settings
+    return DetectorSettings(detector=method)
+
+
+def explain_point(
+    detector: Detector, frame: pd.DataFrame, timestamp: pd.Timestamp, method: str
+) -> Explanation:
+    """Explain the reading at ``timestamp`` with ``method`` (a key of ``EXPLAINERS``), using
+    ``detector`` itself or its ensemble member of that name."""
+    found = member(detector, method)
+    if found is None:
+        raise ExplainError(f"{detector.title or detector.name} has no {EXPLAINERS[method]} part")
+    explain = {
+        "isolation_forest": explain_forest_point,
+        "lstm": explain_lstm_point,
+        "prophet": explain_prophet_point,
+    }[method]
+    return explain(found, frame, pd.Timestamp(timestamp))
+
+
 def label_of(name: str) -> str:
     return LABELS.get(name, name.replace("_", " "))
 
