@@ -1,0 +1,80 @@
+"""Run Salesforce Merlion's ``DefaultDetector`` on CSV series; meant for Merlion's own interpreter.
+
+Merlion 2.0.4 needs ``numpy<2``, which cannot live beside WattsUp's pins (numpy 2.4), so
+``benchmarks.peers`` builds a separate virtual environment and runs this file there as a script::
+
+    <venv>/bin/python benchmarks/merlion_runner.py SPEC.json
+
+``SPEC.json`` is ``{"series": [{"name": ..., "csv": ..., "out": ...}, ...]}``. Each input CSV has
+``timestamp,value`` (missing readings already dropped). Each output CSV gets
+``timestamp,score,alarm``: ``score`` is what ``DefaultDetector.train`` returns on the whole series
+(its anomaly score on the training data, before the post-rule; its magnitude, since Merlion's
+scores are signed), ``alarm`` is 1 where Merlion's own
+post-rule (default calibration and threshold) is non-zero. No labels are given, as with ours.
+(``get_anomaly_score`` on the training series itself is refused by Merlion's online
+RandomCutForest, which expects data after the training window.)
+This file imports nothing from WattsUp and only the standard library at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def run_series(csv_path: str, out_path: str) -> dict:
+    import pandas as pd
+    from merlion.models.defaults import DefaultDetector, DefaultDetectorConfig
+    from merlion.utils import TimeSeries
+
+    df = pd.read_csv(csv_path, parse_dates=["timestamp"]).set_index("timestamp")
+    ts = TimeSeries.from_pd(df["value"].astype(float))
+    t0 = time.perf_counter()
+    model = DefaultDetector(DefaultDetectorConfig())
+    train_scores = model.train(train_data=ts)
+    fit_s = time.perf_counter() - t0
+    # In-sample, like ours: the scores ``train`` returns on the whole series, then Merlion's own
+    # post-rule (calibration + default threshold) turns them into alarms.
+    t1 = time.perf_counter()
+    # Merlion's scores are signed (below / above expected); severity is the magnitude
+    score = train_scores.to_pd().iloc[:, 0].abs()
+    label = model.post_rule(train_scores).to_pd().iloc[:, 0]
+    score_s = time.perf_counter() - t1
+    out = pd.DataFrame({"score": score, "alarm": (label.reindex(score.index).fillna(0) != 0)})
+    out["alarm"] = out["alarm"].astype(int)
+    out.index.name = "timestamp"
+    out.to_csv(out_path)
+    return {"fit_s": fit_s, "score_s": score_s, "n": int(len(df)), "n_alarms": int(out.alarm.sum())}
+
+
+def main(argv: list[str]) -> int:
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    with open(argv[1]) as fh:
+        spec = json.load(fh)
+    import merlion
+
+    results = {"merlion_version": getattr(merlion, "__version__", "?"), "series": {}}
+    try:
+        from importlib.metadata import version
+
+        results["merlion_version"] = version("salesforce-merlion")
+    except Exception:  # noqa: BLE001 - the version is informative only
+        pass
+    for item in spec["series"]:
+        try:
+            results["series"][item["name"]] = run_series(item["csv"], item["out"])
+        except Exception as err:  # noqa: BLE001 - one failing series must not hide the others
+            results["series"][item["name"]] = {"error": f"{type(err).__name__}: {err}"[:300]}
+        print(json.dumps({item["name"]: results["series"][item["name"]]}), flush=True)
+    with open(spec["result"], "w") as fh:
+        json.dump(results, fh)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,51 @@
+"""The benchmark runner works end to end on tiny inputs (timing targets live in benchmarks/, not here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.golden  # reads the real files in ../shared/data
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyod") is None, reason="requirements-bench.txt not installed"
+)
+def test_smoke_run_writes_the_page_and_plots(tmp_path: Path) -> None:
+    """`python -m benchmarks --smoke` finishes in under a minute and writes tables and PNGs."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--smoke",
+            "--only",
+            "quality,speed,scaling",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    took = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert took < 90, f"smoke run took {took:.0f} s"
+    page = (tmp_path / "benchmarks.md").read_text()
+    assert "cores" in page and "Python 3" in page  # the machine header
+    assert "| **ensemble** |" in page  # our default detector has a quality row
+    assert "PyOD IForest (features)" in page and "PyOD IForest (windows)" in page
+    assert "random scores" in page  # the random baseline sits beside every table
+    assert "isolation_forest" in page and "x |" in page  # a speed ratio
+    assert "score slope" in page
+    for png in ("bench_quality.png", "bench_scaling.png"):
+        assert (tmp_path / "img" / png).stat().st_size > 1000
