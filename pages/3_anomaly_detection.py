@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -148,7 +150,10 @@ m[2].metric("Flagged readings", f"{counts['flagged']:,}")
 m[3].metric(f"Excess flagged ({energy_unit})", f"{counts['excess']:,.1f}")
 
 # the table's key changes with the settings, so a stale selection never points at another event
-table_key = f"detect_events_{abs(hash((det_settings, th, start, end))) % 10**10}"
+table_key = (
+    "detect_events_"
+    + hashlib.sha256(repr((det_settings, th, start, end)).encode()).hexdigest()[:12]
+)
 selection = st.session_state.get(table_key)
 rows = list(selection.selection.rows) if selection is not None else []
 table = events_table(view_events)

@@ -51,15 +51,21 @@ def st_pages() -> list[Any]:
     ]
 
 
+PAGE_CONFIG = {"page_title": "WattsUp", "page_icon": "⚡", "layout": "wide"}
+
+
 def require_router() -> None:
     """First line of every page: make sure the page runs inside ``streamlit_app.py``.
 
     Right after the server starts, Streamlit sees a ``pages/`` folder and, for the first run of the
     first session, runs the requested page file directly ("legacy" multipage mode): no page config, no
-    sidebar, raw file names. Registering our navigation switches legacy mode off for the whole server;
-    the rerun then goes through the router, and the URL still names the same page.
+    sidebar, raw file names. Registering our navigation switches legacy mode off for the whole server,
+    and the rerun goes through the router; the URL still names the same page. Only the very first
+    run is thrown away, before anyone could have pressed anything.
     """
-    if st.session_state.get(ROUTER_FLAG):
+    if st.session_state.pop(
+        ROUTER_FLAG, False
+    ):  # the router sets it on every run, the page takes it
         return
     st.navigation(st_pages(), position="hidden")
     st.rerun()
