@@ -55,8 +55,8 @@ def step_of(index: pd.DatetimeIndex) -> pd.Timedelta:
             return pd.Timedelta(index.freq)
         except (TypeError, ValueError):  # calendar offsets such as month-end have no fixed length
             pass
-    gaps = pd.Series(np.diff(index.asi8))
-    return pd.Timedelta(int(gaps.mode().iloc[0]), unit="ns")
+    gaps = index[1:] - index[:-1]  # a TimedeltaIndex: safe whatever the index's time unit
+    return pd.Timedelta(gaps.value_counts().idxmax())
 
 
 def steps_per(index: pd.DatetimeIndex, period: pd.Timedelta = DAY) -> int:

@@ -171,7 +171,7 @@ def scores_on(ok: np.ndarray, values: np.ndarray) -> np.ndarray:
 class FeatureModelMixin:
     """Shared fit/score for detectors that learn from ``model_matrix`` rows with scikit-learn.
 
-    Subclasses define ``_estimator()`` (an unfitted pipeline) and ``_raw(pipeline, X)`` (higher =
+    Subclasses define ``_estimator(n_rows)`` (an unfitted pipeline) and ``_raw(pipeline, X)`` (higher =
     more anomalous); they keep ``country`` and ``max_train`` as parameters.
     """
 
@@ -192,7 +192,7 @@ class FeatureModelMixin:
         if self.max_train and len(x) > self.max_train:
             rng = np.random.default_rng(self.random_state)
             x = x[np.sort(rng.choice(len(x), self.max_train, replace=False))]
-        self.model_ = self._estimator().fit(x)
+        self.model_ = self._estimator(len(x)).fit(x)
 
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows the model sees (columns ``columns_``, before scaling), e.g. for SHAP."""

@@ -38,11 +38,13 @@ class IsolationForestDetector(FeatureModelMixin, Detector):
         self.max_train = max_train
         self.random_state = random_state
 
-    def _estimator(self) -> Pipeline:
+    def _estimator(self, n_rows: int) -> Pipeline:
         forest = IsolationForest(
             n_estimators=self.n_estimators,
             contamination=self.contamination,
-            max_samples=self.max_samples,
+            max_samples=min(self.max_samples, n_rows)
+            if isinstance(self.max_samples, int)
+            else self.max_samples,
             random_state=self.random_state,
             n_jobs=1,
         )

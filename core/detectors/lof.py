@@ -33,7 +33,7 @@ class LOFDetector(FeatureModelMixin, Detector):
         self.max_train = max_train
         self.random_state = random_state
 
-    def _estimator(self) -> Pipeline:
+    def _estimator(self, n_rows: int) -> Pipeline:
         lof = LocalOutlierFactor(n_neighbors=self.n_neighbors, novelty=True)
         return make_pipeline(RobustScaler(quantile_range=(5.0, 95.0)), lof)
 

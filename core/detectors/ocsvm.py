@@ -35,7 +35,7 @@ class OneClassSVMDetector(FeatureModelMixin, Detector):
         self.max_train = max_train
         self.random_state = random_state
 
-    def _estimator(self) -> Pipeline:
+    def _estimator(self, n_rows: int) -> Pipeline:
         svm = OneClassSVM(nu=self.nu, gamma=self.gamma)
         return make_pipeline(RobustScaler(quantile_range=(5.0, 95.0)), svm)
 

@@ -1,0 +1,172 @@
+"""One contract test over the whole REGISTRY: a detector without an entry in EXPECT fails here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.detectors import REGISTRY, NotFittedError
+from tests.conftest import INJECTED, inject_anomalies, synthetic_frame
+
+ALL_KINDS = frozenset(INJECTED)
+# name -> (fast constructor params, injected kinds it must rank above 95 % of clean points, slow?)
+EXPECT: dict[str, tuple[dict, frozenset[str], bool]] = {
+    "ensemble": ({}, ALL_KINDS, False),
+    "isolation_forest": ({}, ALL_KINDS, False),
+    "lof": ({}, frozenset({"spike", "drop_to_zero", "flat"}), False),
+    "ocsvm": ({}, ALL_KINDS, False),
+    "seasonal_naive": ({}, ALL_KINDS, False),
+    # a rolling z-score measures surprise against the recent past: a flat run is not surprising
+    "rolling_z": ({}, frozenset({"spike", "drop_to_zero"}), False),
+    # fault rules, not a model of normal use: a level shift is not a meter fault
+    "meter_fault": ({}, frozenset({"spike", "drop_to_zero", "flat"}), False),
+    "lstm": (
+        {"epochs": 2, "units": 8, "patience": 1},
+        frozenset({"spike", "drop_to_zero"}),
+        True,
+    ),
+    "prophet": ({"uncertainty_samples": 0}, frozenset({"spike", "drop_to_zero"}), True),
+}
+NAMES = [
+    pytest.param(n, marks=pytest.mark.slow) if n in EXPECT and EXPECT[n][2] else n
+    for n in sorted(REGISTRY)
+]
+INJECT_AT = 24 * 28  # where conftest.inject_anomalies starts on a 42-day hourly frame
+
+
+def make(name: str):
+    return REGISTRY[name](**EXPECT[name][0])
+
+
+@pytest.fixture(scope="module")
+def anomalous() -> tuple[pd.DataFrame, pd.Series]:
+    return inject_anomalies(synthetic_frame())
+
+
+_FITTED: dict[str, object] = {}
+
+
+def fitted(name: str, frame: pd.DataFrame):
+    """Each detector fitted once on the anomalous frame, shared by the tests that only read it."""
+    if name not in _FITTED:
+        _FITTED[name] = make(name).fit(frame)
+    return _FITTED[name]
+
+
+def test_every_registered_detector_has_expectations():
+    """A new detector must say here which anomalies it catches, so it cannot go untested."""
+    assert set(REGISTRY) <= set(EXPECT), f"add {sorted(set(REGISTRY) - set(EXPECT))} to EXPECT"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_init_only_stores_parameters(name):
+    """``__init__`` stores its keyword arguments and nothing else; get_params round-trips."""
+    det = make(name)
+    params = det.get_params()
+    assert set(vars(det)) == set(params)
+    assert type(det)(**params).get_params() == params
+    assert not det.is_fitted
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scoring_before_fit_raises(name, anomalous):
+    """Scoring an unfitted detector raises NotFittedError, never a confusing AttributeError."""
+    with pytest.raises(NotFittedError):
+        make(name).score(anomalous[0])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fit_returns_self_and_sets_fitted_attributes(name, anomalous):
+    """``fit`` returns the detector and adds only attributes ending in ``_``."""
+    det = make(name)
+    before = set(vars(det))
+    assert det.fit(anomalous[0]) is det
+    added = set(vars(det)) - before
+    assert added and all(a.endswith("_") for a in added)
+    assert det.get_params() == make(name).get_params()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_score_is_aligned_and_ranks_injected_anomalies_high(name, anomalous):
+    """Scores are floats on the frame's index, and each kind of anomaly the detector is meant
+    for has a median score above 95 % of the clean points' scores."""
+    frame, labels = anomalous
+    s = fitted(name, frame).score(frame)
+    assert s.index.equals(frame.index) and s.dtype == float
+    clean = s[labels == 0].dropna().to_numpy()
+    assert clean.size > 0.8 * (labels == 0).sum()
+    for kind in EXPECT[name][1]:
+        off, length = INJECTED[kind]
+        seg = s.iloc[INJECT_AT + off : INJECT_AT + off + length]
+        share_below = float(np.mean(clean < np.nanmedian(seg)))
+        assert share_below > 0.95, f"{name} misses {kind}: above only {share_below:.1%}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_calibrated_scores_are_on_the_sigma_scale(name, anomalous):
+    """On its training frame, about 1 % of calibrated scores exceed 2.33 whatever the detector."""
+    frame, _ = anomalous
+    z = fitted(name, frame).calibrated(frame).dropna()
+    assert 0.003 <= float((z > 2.33).mean()) <= 0.03
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_settings_give_the_same_scores(name, anomalous):
+    """Fitting twice with the same parameters (and seed) gives identical scores."""
+    frame, _ = anomalous
+    a = make(name).fit(frame).score(frame)
+    pd.testing.assert_series_equal(a, fitted(name, frame).score(frame))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_missing_readings_score_nan_or_finite_without_error(name, anomalous):
+    """Missing readings (in training and scoring) raise nothing and never make other rows NaN
+    beyond a warm-up."""
+    frame, _ = anomalous
+    holed = frame.copy()
+    rng = np.random.default_rng(1)
+    holed.iloc[rng.choice(len(frame), 40, replace=False), 0] = np.nan
+    holed.iloc[300:310, 0] = np.nan
+    s = make(name).fit(holed).score(holed)
+    present = holed["value"].notna()
+    assert np.isfinite(s[present].iloc[len(s) // 2 :]).mean() > 0.9
+    assert not np.isinf(s).any()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("freq", "days"), [("15min", 14), ("30min", 21), ("1D", 120)])
+def test_works_on_other_steps(name, freq, days):
+    """15-minute, 30-minute and daily meters fit and score: lags come from the frame's step."""
+    frame = synthetic_frame(n_days=days, freq=freq)
+    s = make(name).fit(frame).score(frame)
+    assert len(s) == len(frame)
+    assert np.isfinite(s.iloc[len(s) // 2 :]).mean() > 0.9
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_too_few_readings_is_a_clear_error(name):
+    """Fewer readings than ``min_points`` gives a ValueError naming the minimum."""
+    frame = synthetic_frame(n_days=1)
+    det = make(name)
+    frame.iloc[: len(frame) - det.min_points + 1, 0] = np.nan
+    with pytest.raises(ValueError, match=str(det.min_points)):
+        det.fit(frame)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forecasting_detectors_give_expected_with_a_band(name, anomalous):
+    """Forecasting detectors return expected/lower/upper on the index with lower <= upper;
+    the others refuse with a TypeError."""
+    frame, _ = anomalous
+    det = fitted(name, frame)
+    if not det.forecasting:
+        with pytest.raises(TypeError):
+            det.expected(frame)
+        return
+    exp = det.expected(frame)
+    assert list(exp.columns[:3]) == ["expected", "lower", "upper"]
+    assert exp.index.equals(frame.index)
+    both = exp.dropna()
+    assert len(both) > len(frame) // 2
+    assert (both["lower"] <= both["upper"]).all()
