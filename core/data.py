@@ -54,7 +54,7 @@ from core.columns import SchemaGuess, canonical_covariate_names, guess_columns, 
 from core.errors import DataError
 from core.extract import LINES_LISTED, report_bad_times, select_meter, typed_frame
 from core.readers import read_table
-from core.timestamps import parse_timestamps
+from core.timestamps import apply_tz, parse_timestamps
 
 __all__ = [
     "MAX_UPLOAD_MB",
@@ -205,14 +205,14 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
             f"Skipped {len(table.bad_lines)} lines with the wrong number of fields, e.g. line {table.bad_lines[0]}."
         )
 
-    times = parse_timestamps(raw[roles.timestamp_col], schema.tz)
-    report.warnings.extend(times.notes)
-    f["timestamp_format"], f["timezone"] = times.layout, times.tz
+    times = parse_timestamps(raw[roles.timestamp_col])
     rows = select_meter(raw, roles, schema, filename, report)
-    ts = times.values[rows]
+    ts = apply_tz(times.values[rows], schema.tz, times.notes)
+    report.warnings.extend(times.notes)
+    f["timestamp_format"], f["timezone"] = times.layout, None if ts.tz is None else str(ts.tz)
     report_bad_times(table, raw[roles.timestamp_col], rows, ts, filename, report)
     ok = rows[~ts.isna()]
-    frame = typed_frame(raw, roles, covs, ok, times.values[ok], table, report)
+    frame = typed_frame(raw, roles, covs, ok, ts[~ts.isna()], table, report)
     valid = int(frame["value"].notna().sum())
     if valid == 0:
         raise DataError(

@@ -84,11 +84,14 @@ def report_bad_times(
 
 def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
     """value / covariates / label as float on the parsed timestamps, reporting what was not a number."""
-    col = raw[roles.value_col].iloc[rows]
+    col = _take(raw, roles.value_col, rows)
     value = to_float(col)
-    text = col.astype("string").str.strip()
-    empty = text.isna() | text.str.lower().isin(NULL_LOWER)
-    bad = np.flatnonzero((value.isna() & ~empty).to_numpy())
+    if _numeric(col.dtype):  # typed by the reader: nothing can be text, only missing
+        empty, bad, text = value.isna(), np.array([], dtype=np.int64), col
+    else:
+        text = col.astype("string").str.strip()
+        empty = text.isna() | text.str.lower().isin(NULL_LOWER)
+        bad = np.flatnonzero((value.isna() & ~empty).to_numpy())
     report.fields["non_numeric_values"] = {
         "count": int(bad.size),
         "lines": table.rows_to_lines(rows[bad[:LINES_LISTED]]),
@@ -102,16 +105,27 @@ def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
     index = pd.DatetimeIndex(stamps, name="timestamp").as_unit("ns")
     frame = pd.DataFrame({"value": value.to_numpy(dtype="float64", na_value=np.nan)}, index=index)
     for orig, canon in covs.items():
-        frame[canon] = to_float(raw[orig].iloc[rows]).to_numpy(dtype="float64", na_value=np.nan)
+        frame[canon] = to_float(_take(raw, orig, rows)).to_numpy(dtype="float64", na_value=np.nan)
     if roles.label_col is not None:
-        lab = raw[roles.label_col].iloc[rows].astype("string").str.strip().str.lower()
-        lab = pd.to_numeric(lab.replace({"true": "1", "false": "0"}), errors="coerce")
+        lab = _take(raw, roles.label_col, rows)
+        if not _numeric(lab.dtype):
+            lab = lab.astype("string").str.strip().str.lower().replace({"true": "1", "false": "0"})
+        lab = pd.to_numeric(lab, errors="coerce").astype("float64")
         frame["label"] = lab.where(lab.isin([0, 1])).to_numpy(dtype="float64", na_value=np.nan)
     return frame
 
 
+def _take(raw: pd.DataFrame, col: str, rows: np.ndarray) -> pd.Series:
+    """The column at ``rows`` (sorted positions); no copy when that is every row."""
+    return raw[col] if rows.size == len(raw) else raw[col].iloc[rows]
+
+
+def _numeric(dtype) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
 def to_float(col: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+    if _numeric(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
         return col.astype("float64")
     text = col.astype("string").str.strip()
     num = pd.to_numeric(text, errors="coerce")

@@ -63,6 +63,8 @@ class RawTable:
     def rows_to_lines(self, rows: np.ndarray) -> list[int]:
         """0-based data rows -> the numbers a person sees (file lines for CSV, records otherwise)."""
         rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return []
         if self.line_of is not None:
             return self.line_of(rows)
         return [int(r) + 1 for r in rows]
@@ -70,7 +72,7 @@ class RawTable:
 
 def read_table(data: bytes, filename: str) -> RawTable:
     """Read ``data`` as Parquet, JSON or CSV (in that order of evidence) without changing a value."""
-    if not data or not data.strip():
+    if not data or (not data[:65536].strip() and not data.strip()):
         raise DataError(
             f"{filename} is empty: upload a CSV, JSON or Parquet file with a timestamp and a value column."
         )

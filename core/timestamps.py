@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.errors import DataError
+
 _ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 _DMY = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
 _TIME_PARTS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M", "T%H:%M:%S")
@@ -56,7 +58,7 @@ def epoch_unit(col: pd.Series) -> str | None:
     return None
 
 
-def parse_timestamps(col: pd.Series, tz: str | None = None) -> ParsedTimes:
+def parse_timestamps(col: pd.Series) -> ParsedTimes:
     """Parse one column; unreadable cells become NaT (the caller counts and reports them)."""
     notes: list[str] = []
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
@@ -79,7 +81,6 @@ def parse_timestamps(col: pd.Series, tz: str | None = None) -> ParsedTimes:
         text = col.astype("string").str.strip()
         out, layout = _parse_text(text, notes)
     out = _plausible(out, notes)
-    out = _apply_tz(out, tz, notes)
     return ParsedTimes(out, layout, None if out.tz is None else str(out.tz), notes)
 
 
@@ -156,13 +157,30 @@ def _plausible(values: pd.DatetimeIndex, notes: list[str]) -> pd.DatetimeIndex:
     return values.where(~bad)
 
 
-def _apply_tz(values: pd.DatetimeIndex, tz: str | None, notes: list[str]) -> pd.DatetimeIndex:
+def apply_tz(values: pd.DatetimeIndex, tz: str | None, notes: list[str]) -> pd.DatetimeIndex:
+    """Convert aware times to ``tz``; read naive times as wall-clock time in ``tz``.
+
+    Call it on one meter's rows in file order: of two readings at an ambiguous fall-back time the
+    first is taken as summer time, the second as winter time. Spring-forward times that never
+    existed in ``tz`` become NaT, so they are reported with the unreadable rows.
+    """
     if tz is None:
         return values
-    if values.tz is None:
+    try:
+        pd.Timestamp(0).tz_localize(tz)
+    except Exception as err:  # pytz / zoneinfo raise different types for unknown names
+        raise DataError(
+            f"Time zone {tz!r} is not known: use a name like Europe/Paris, America/Chicago or UTC."
+        ) from err
+    if values.tz is not None:
+        notes.append(f"Timestamps converted from {values.tz} to {tz}.")
+        return values.tz_convert(tz)
+    first = ~values.duplicated(keep="first")
+    out = values.tz_localize(tz, ambiguous=np.asarray(first), nonexistent="NaT")
+    lost = int((out.isna() & values.notna()).sum())
+    notes.append(f"Timestamps read as local time in {tz}.")
+    if lost:
         notes.append(
-            f"Timestamps carry no time zone; kept as local wall-clock time (time zone {tz} not applied)."
+            f"{lost} timestamps do not exist in {tz} (clocks moved forward) and were treated as unreadable."
         )
-        return values
-    notes.append(f"Timestamps converted from {values.tz} to {tz}.")
-    return values.tz_convert(tz)
+    return out

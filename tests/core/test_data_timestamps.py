@@ -75,14 +75,36 @@ def test_mixed_offsets_across_daylight_saving_become_utc() -> None:
     assert any("different UTC offsets" in w for w in ds.report.warnings)
 
 
-def test_naive_times_ignore_schema_tz_with_a_warning() -> None:
-    """Schema.tz does not guess a zone for naive times: it says it kept wall-clock time."""
-    ds = parse_upload(table([str(t) for t in HOURS]), "n.csv", Schema(tz="Europe/Paris"))
-    assert ds.report.fields["timezone"] is None
+def test_naive_times_are_read_as_local_time_in_schema_tz() -> None:
+    """Schema.tz localises naive times: a repeated fall-back hour becomes two instants, in order."""
+    idx = pd.date_range("2014-11-01", periods=72, freq="1h")
+    stamps = [str(t) for t in idx]
+    stamps.insert(26, "2014-11-02 01:00:00")  # second 01:00 of the fall-back night
+    ds = parse_upload(table(stamps), "n.csv", Schema(tz="America/Chicago"))
+    f = ds.report.fields
+    assert f["timezone"] == "America/Chicago"
+    assert (f["duplicate_timestamps"]["count"], f["gaps"]["count"], len(ds.frame)) == (0, 0, 73)
+    assert "Timestamps read as local time in America/Chicago." in ds.report.warnings
+
+
+def test_spring_forward_times_that_never_existed_are_reported() -> None:
+    """A local time skipped by the clock change cannot be placed: reported as unreadable."""
+    stamps = [str(t) for t in pd.date_range("2016-03-12", periods=72, freq="1h")]
+    ds = parse_upload(table(stamps), "s.csv", Schema(tz="America/Chicago"))
+    assert ds.report.fields["unparseable_timestamps"]["lines"] == [28]
     assert (
-        "Timestamps carry no time zone; kept as local wall-clock time (time zone Europe/Paris not applied)."
+        "1 timestamps do not exist in America/Chicago (clocks moved forward) and were treated as unreadable."
         in ds.report.warnings
     )
+    assert ds.report.fields["gaps"]["count"] == 0
+
+
+def test_unknown_time_zone() -> None:
+    """A misspelt zone name is one clear line."""
+    from core.data import DataError
+
+    with pytest.raises(DataError, match=r"^Time zone 'Mars/Olympus' is not known"):
+        parse_upload(table([str(t) for t in HOURS]), "z.csv", Schema(tz="Mars/Olympus"))
 
 
 def test_unparseable_timestamps_are_ignored_and_reported_with_file_lines() -> None:
