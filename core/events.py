@@ -11,9 +11,11 @@ units (Wh, kWh, ...) and anything else readings are summed as they are. The unit
 Types, checked in this order (the first rule that matches wins):
 
 ``drop_to_zero``
-    every reading is at most 5 % of the mean expected reading, and that expectation is above zero.
+    at least 80 % of the readings are at most 5 % of the mean expected reading, and that expectation
+    is above zero.
 ``flat``
-    three or more readings, all identical (a stuck register or a repeated last value).
+    a run of identical readings at least three steps long covering at least 80 % of the event (a
+    stuck register or a repeated last value).
 ``off_hours``
     net over-use, most points at night (22:00-06:00) or on a weekend, and the expected level there is
     at or below the series' median expected level.
@@ -51,6 +53,7 @@ LONG_STEPS = 6  # level_shift
 FLAT_MIN_STEPS = 3
 ZERO_FRACTION = 0.05  # "about zero" relative to what was expected
 ONE_SIDED = 0.8
+CORE_SHARE = 0.8  # smoothed scores often add a normal reading at each edge of a fault
 NIGHT_START, NIGHT_END = 22, 6
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -203,9 +206,9 @@ class _Span:
 def _type(s: _Span) -> str:
     v = s.value[np.isfinite(s.value)]
     exp = s.mean_expected
-    if v.size and exp > 0 and np.abs(v).max() <= ZERO_FRACTION * exp:
+    if v.size and exp > 0 and (np.abs(v) <= ZERO_FRACTION * exp).mean() >= CORE_SHARE:
         return "drop_to_zero"
-    if v.size >= FLAT_MIN_STEPS and v.size == s.steps and np.ptp(v) <= 1e-9 * max(1.0, abs(v[0])):
+    if _longest_repeat(s.value) >= max(FLAT_MIN_STEPS, CORE_SHARE * s.steps):
         return "flat"
     if s.net > 0 and _mostly_off_hours(s.part.index) and exp <= s.median_expected:
         return "off_hours"
@@ -217,6 +220,15 @@ def _type(s: _Span) -> str:
         if share >= ONE_SIDED:
             return "level_shift"
     return "spike" if s.net > 0 else "dip"
+
+
+def _longest_repeat(values: np.ndarray) -> int:
+    """Length of the longest run of identical consecutive (non-missing) readings."""
+    if values.size == 0:
+        return 0
+    same = np.r_[False, np.isclose(values[1:], values[:-1], rtol=1e-9, atol=0.0)]
+    starts = np.flatnonzero(~same)
+    return int(np.diff(np.r_[starts, values.size]).max())
 
 
 def _off_hours(index: pd.DatetimeIndex) -> np.ndarray:
@@ -237,7 +249,7 @@ def _cause(kind: str, s: _Span) -> str:
         return f"Dropped to zero for {_duration(s.steps * s.step_h)} while {_rate(exp, s)} was expected"
     if kind == "flat":
         return (
-            f"Readings stuck at {_num(s.value[0])} {s.unit} for {_duration(s.steps * s.step_h)} "
+            f"Readings stuck at {_num(_stuck_value(s.value))} {s.unit} for {_duration(s.steps * s.step_h)} "
             "(possible meter fault)"
         )
     if kind == "level_shift":
@@ -259,6 +271,14 @@ def _cause(kind: str, s: _Span) -> str:
         )
     extra = "" if s.steps <= SHORT_STEPS else f" ({_duration(s.steps * s.step_h)})"
     return f"{when}: {how} the usual {period} load for this weekday{extra}"
+
+
+def _stuck_value(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.nan
+    uniq, counts = np.unique(finite, return_counts=True)
+    return float(uniq[counts.argmax()])
 
 
 def _peak_position(s: _Span) -> int:

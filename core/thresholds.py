@@ -34,10 +34,21 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-try:  # one default threshold for the whole app, owned by the detector contract when it defines one
-    from core.detectors.base import DEFAULT_K
-except ImportError:  # pragma: no cover - depends on what base.py exports
-    DEFAULT_K = 3.0
+
+def _default_k() -> float:
+    """The detectors' default threshold (``DEFAULT_K`` in the package or its ensemble), else 3.0."""
+    try:
+        import core.detectors as detectors
+    except ImportError:  # pragma: no cover - the package is part of the app
+        return 3.0
+    for module in (detectors, getattr(detectors, "ensemble", None), detectors.base):
+        k = getattr(module, "DEFAULT_K", None)
+        if k is not None:
+            return float(k)
+    return 3.0
+
+
+DEFAULT_K = _default_k()
 
 Mode = Literal["sigma", "percentile", "dynamic", "per_month"]
 Direction = Literal["both", "over", "under"]

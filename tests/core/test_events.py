@@ -137,3 +137,15 @@ def test_peak_score_is_the_largest_score_in_the_event():
     scored = scored_for(values, expected)
     events = find_events(scored, flags_at(scored, range(100, 104)), freq="1h", unit="kWh")
     assert events["peak_score"].iloc[0] == pytest.approx(scored["score"].iloc[100:104].max())
+
+
+def test_edges_of_a_fault_do_not_hide_its_type():
+    """A drop or a stuck run flagged with one normal reading on each side keeps its type."""
+    values, expected = base()
+    values[33:43] = 0.0
+    values[120:130] = 41.2
+    scored = scored_for(values, expected)
+    flags = flags_at(scored, [*range(32, 44), *range(119, 131)])
+    events = find_events(scored, flags, freq="1h", unit="kWh")
+    assert events["type"].tolist() == ["drop_to_zero", "flat"]
+    assert "stuck at 41.2 kWh" in events["cause"].iloc[1]
