@@ -19,7 +19,8 @@ Times are strings like ``2014-11-02 01:00``; a "runs" dict is
   ``covariates`` (their names in the frame)
 * ``meter_col``, ``meter`` (the id analysed), ``meters`` (first 50 ids), ``meter_count``
 * ``unit``; ``unit_source``: ``schema``, ``column name``, ``assumed from a power column`` or ``default``
-* ``timestamp_format`` (words), ``timezone`` (None when naive)
+* ``timestamp_format`` (words), ``timezone`` (None when naive), ``time_col`` (a separate
+  time-of-day column added to a date-only timestamp column, else None)
 * ``row_numbering``: what the numbers in ``lines`` mean (CSV: file lines, header is line 1;
   JSON / Parquet: record numbers from 1)
 * ``bad_lines``: ``{count, lines}`` CSV lines skipped because they had the wrong number of fields
@@ -54,7 +55,7 @@ from core.columns import SchemaGuess, canonical_covariate_names, guess_columns, 
 from core.errors import DataError
 from core.extract import LINES_LISTED, report_bad_times, select_meter, typed_frame
 from core.readers import read_table
-from core.timestamps import apply_tz, parse_timestamps
+from core.timestamps import add_time_of_day, apply_tz, parse_timestamps, time_of_day_column
 
 __all__ = [
     "MAX_UPLOAD_MB",
@@ -206,6 +207,10 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
         )
 
     times = parse_timestamps(raw[roles.timestamp_col])
+    f["time_col"] = time_of_day_column(raw, roles.timestamp_col, times.values)
+    if f["time_col"] is not None:
+        times.values = add_time_of_day(times.values, raw[f["time_col"]])
+        times.layout += f" date + time of day from column {f['time_col']!r}"
     rows = select_meter(raw, roles, schema, filename, report)
     ts = apply_tz(times.values[rows], schema.tz, times.notes)
     report.warnings.extend(times.notes)
@@ -227,6 +232,11 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
     report.changes.extend(out.changes)
     report.warnings.extend(out.warnings)
     result = out.frame
+    if int(result["value"].notna().sum()) < MIN_POINTS:
+        raise DataError(
+            f"Only {int(result['value'].notna().sum())} readings in {filename} after cleaning (step {out.fields['step']}); "
+            f"at least {MIN_POINTS} are needed: upload a longer period or a finer step."
+        )
     f.update(
         start=q.fmt_time(result.index[0]),
         end=q.fmt_time(result.index[-1]),

@@ -85,7 +85,7 @@ def report_bad_times(
 def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
     """value / covariates / label as float on the parsed timestamps, reporting what was not a number."""
     col = _take(raw, roles.value_col, rows)
-    value = to_float(col)
+    value = to_float(col, table.decimal)
     if _numeric(col.dtype):  # typed by the reader: nothing can be text, only missing
         empty, bad, text = value.isna(), np.array([], dtype=np.int64), col
     else:
@@ -105,7 +105,9 @@ def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
     index = pd.DatetimeIndex(stamps, name="timestamp").as_unit("ns")
     frame = pd.DataFrame({"value": value.to_numpy(dtype="float64", na_value=np.nan)}, index=index)
     for orig, canon in covs.items():
-        frame[canon] = to_float(_take(raw, orig, rows)).to_numpy(dtype="float64", na_value=np.nan)
+        frame[canon] = to_float(_take(raw, orig, rows), table.decimal).to_numpy(
+            dtype="float64", na_value=np.nan
+        )
     if roles.label_col is not None:
         lab = _take(raw, roles.label_col, rows)
         if not _numeric(lab.dtype):
@@ -124,12 +126,20 @@ def _numeric(dtype) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
-def to_float(col: pd.Series) -> pd.Series:
+def to_float(col: pd.Series, decimal: str | None = ".") -> pd.Series:
+    """Numbers as float64; text that is not a number becomes NaN (the caller reports it).
+
+    ``1,5`` is read as 1.5 only when the file uses a decimal comma: in a comma-separated file a
+    quoted ``1,234`` is more likely a thousands separator, so it is reported rather than guessed.
+    """
     if _numeric(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
         return col.astype("float64")
     text = col.astype("string").str.strip()
     num = pd.to_numeric(text, errors="coerce")
-    comma = num.isna() & text.str.fullmatch(r"-?\d+,\d+").fillna(False)
-    if comma.any():
-        num[comma] = pd.to_numeric(text[comma].str.replace(",", ".", regex=False), errors="coerce")
+    if decimal == ",":
+        comma = num.isna() & text.str.fullmatch(r"-?\d+,\d+").fillna(False)
+        if comma.any():
+            num[comma] = pd.to_numeric(
+                text[comma].str.replace(",", ".", regex=False), errors="coerce"
+            )
     return num.astype("float64")

@@ -20,6 +20,8 @@ from core.errors import DataError
 
 _ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 _DMY = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
+_TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
+_TIME_OF_DAY_NAME = re.compile(r"^(time|hour|time_?of_?day|heure|zeit|uhrzeit|ora|hora)$", re.I)
 _TIME_PARTS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M", "T%H:%M:%S")
 EPOCH_RANGES = {  # unit -> plausible magnitudes (1973 .. 2286)
     "s": (1e8, 1e10),
@@ -155,6 +157,26 @@ def _plausible(values: pd.DatetimeIndex, notes: list[str]) -> pd.DatetimeIndex:
         f"{int(bad.sum())} timestamps fall outside the years {EARLIEST_YEAR}-{LATEST_YEAR} and were treated as unreadable."
     )
     return values.where(~bad)
+
+
+def time_of_day_column(frame: pd.DataFrame, date_col: str, dates: pd.DatetimeIndex) -> str | None:
+    """A separate ``Time`` column (``13:45`` / ``13:45:00``) to add to a date-only column, if any."""
+    if dates.notna().sum() == 0 or (dates.dropna().normalize() != dates.dropna()).any():
+        return None
+    for col in frame.columns:
+        if col != date_col and _TIME_OF_DAY_NAME.match(str(col)):
+            sample = frame[col].dropna().head(500).astype("string").str.strip()
+            if len(sample) and sample.str.fullmatch(_TIME_OF_DAY.pattern).mean() >= 0.8:
+                return col
+    return None
+
+
+def add_time_of_day(dates: pd.DatetimeIndex, times: pd.Series) -> pd.DatetimeIndex:
+    """Date + ``HH:MM[:SS]``; a time that does not read leaves the row NaT."""
+    text = times.astype("string").str.strip()
+    text = text.where(text.str.count(":") != 1, text + ":00")
+    delta = pd.to_timedelta(text.where(text.str.fullmatch(_TIME_OF_DAY.pattern)), errors="coerce")
+    return pd.DatetimeIndex(dates + pd.TimedeltaIndex(delta))
 
 
 def apply_tz(values: pd.DatetimeIndex, tz: str | None, notes: list[str]) -> pd.DatetimeIndex:

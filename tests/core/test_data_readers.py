@@ -191,3 +191,16 @@ def test_unexpected_errors_become_one_line(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr("core.data.clean", boom)
     with pytest.raises(DataError, match=r"^x.csv could not be read \(KeyError: 'surprise'\)"):
         parse_upload(csv_bytes(), "x.csv")
+
+
+def test_quoted_thousands_are_not_read_as_decimals() -> None:
+    """In a comma-separated file ``"1,234"`` is reported as non-numeric, never read as 1.234."""
+    idx, vals = hourly()
+    text = "timestamp,kwh\n" + "\n".join(f"{t},{v}" for t, v in zip(idx, vals, strict=True))
+    text = text.replace(f"\n{idx[3]},{vals[3]}", f'\n{idx[3]},"1,234"')
+    ds = parse_upload(text.encode(), "k.csv")
+    assert ds.report.fields["non_numeric_values"] == {
+        "count": 1,
+        "lines": [5],
+        "examples": ["1,234"],
+    }

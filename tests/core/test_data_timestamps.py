@@ -139,3 +139,28 @@ def test_a_timestamp_column_with_no_readable_time() -> None:
         parse_upload(
             table([str(t) for t in HOURS]), "t.csv", Schema(timestamp_col="kwh", value_col="time")
         )
+
+
+def test_separate_date_and_time_columns_are_combined() -> None:
+    """``Date;Time`` exports (UCI style, day-first dates) give full timestamps, and say which column."""
+    idx = pd.date_range("2024-01-01", periods=60, freq="1h")
+    text = "Date;Time;Global_active_power\n" + "\n".join(
+        f"{t:%d/%m/%Y};{t:%H:%M};{i % 7 + 1}" for i, t in enumerate(idx)
+    )
+    ds = parse_upload(text.encode(), "uci.csv")
+    f = ds.report.fields
+    assert (f["timestamp_col"], f["time_col"], f["step"]) == ("Date", "Time", "1h")
+    assert f["timestamp_format"] == "day-first (%d/%m/%Y) date + time of day from column 'Time'"
+    assert list(ds.frame.index) == list(idx)
+
+
+def test_too_few_points_after_cleaning() -> None:
+    """Enough rows but too few distinct steps (here: dates only) is refused after cleaning."""
+    from core.data import DataError
+
+    stamps = [f"2024-01-0{1 + i // 24}" for i in range(72)]
+    with pytest.raises(
+        DataError,
+        match=r"^Only 3 readings in d.csv after cleaning \(step 1D\); at least 48 are needed",
+    ):
+        parse_upload(table(stamps, header="date,kwh"), "d.csv")
