@@ -122,6 +122,20 @@ def model_dir(digest: str, settings: DetectorSettings, root: str | Path = MODELS
     return Path(root) / digest[:16] / f"{settings.detector}-{settings.key()}"
 
 
+def saved_meta(
+    digest: str,
+    settings: DetectorSettings,
+    *,
+    root: str | Path = MODELS_DIR,
+    pretrained: str | Path | None = PRETRAINED_DIR,
+) -> dict[str, Any]:
+    """``meta.json`` of the saved model ``fit_detector`` would load (pretrained first), or ``{}``."""
+    for base in (pretrained, root):
+        if base is not None and (meta := read_meta(model_dir(digest, settings, base))):
+            return meta
+    return {}
+
+
 def make_detector(settings: DetectorSettings) -> Detector:
     """A fresh, unfitted detector for the settings; ``ValueError`` for an unknown name."""
     cls = REGISTRY.get(settings.detector)

@@ -105,8 +105,7 @@ def _evaluate_one(
     name: str, frame: pd.DataFrame, digest: str, labels: pd.Series, seed: int
 ) -> dict[str, Any]:
     from core.evaluation import evaluate
-    from core.pipeline import DetectorSettings, fit_detector, model_dir, score_frame
-    from core.store import read_meta
+    from core.pipeline import DetectorSettings, fit_detector, saved_meta, score_frame
     from core.thresholds import ThresholdSettings, flag_points
 
     settings = DetectorSettings(name)
@@ -117,7 +116,7 @@ def _evaluate_one(
         raise DataError(f"{name} cannot learn from this file: {err}") from err
     fit_seconds = time.perf_counter() - start
     # a model loaded from disk reports the seconds its original fit took
-    fit_seconds = read_meta(model_dir(digest, settings)).get("fit_seconds", fit_seconds)
+    fit_seconds = saved_meta(digest, settings).get("fit_seconds", fit_seconds)
     start = time.perf_counter()
     scored = score_frame(det, frame)
     score_seconds = time.perf_counter() - start

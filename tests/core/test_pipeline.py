@@ -266,3 +266,15 @@ def test_real_detectors_through_the_pipeline(name, frame, tmp_path):
     pd.testing.assert_frame_equal(a, b)
     assert list(a.columns[:7]) == list(SCORED_COLUMNS)
     assert a["expected"].notna().mean() > 0.95
+
+
+def test_saved_meta_prefers_the_pretrained_model(registered, frame, tmp_path):
+    """saved_meta reads the meta of the model fit_detector would load, pretrained first."""
+    s = DetectorSettings.of(CountingDetector.name)
+    pre, cache = tmp_path / "pre", tmp_path / "cache"
+    assert pipeline.saved_meta(DIGEST, s, root=cache, pretrained=pre) == {}
+    fit_detector(frame, DIGEST, s, root=cache, pretrained=None)
+    assert pipeline.saved_meta(DIGEST, s, root=cache, pretrained=pre)["digest"] == DIGEST
+    fit_detector(frame, DIGEST, s, root=pre, pretrained=None)
+    meta = pipeline.saved_meta(DIGEST, s, root=cache, pretrained=pre)
+    assert meta == read_meta(model_dir(DIGEST, s, pre))

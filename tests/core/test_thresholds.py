@@ -162,3 +162,24 @@ def test_flags_do_not_change_the_scored_frame():
     for mode in MODES:
         flag_points(scored, ThresholdSettings(mode=mode, direction="over", min_deviation=1.0))
     pd.testing.assert_frame_equal(scored, before)
+
+
+@pytest.mark.golden
+def test_every_mode_on_real_scores(shared_data, tmp_path):
+    """On a real LEAD building scored by the default ensemble, every mode flags a small share of the
+    year and finds more labelled events than chance would."""
+    from core.data import parse_upload
+    from core.evaluation import evaluate
+    from core.pipeline import DetectorSettings, fit_detector, score_frame
+
+    path = shared_data / "lead_dev" / "building_121.csv"
+    ds = parse_upload(path.read_bytes(), path.name)
+    frame = ds.frame.drop(columns="label")
+    det = fit_detector(frame, ds.digest, DetectorSettings(), root=tmp_path, pretrained=None)
+    scored = score_frame(det, frame)
+    for mode in MODES:
+        flags = flag_points(scored, ThresholdSettings(mode=mode))
+        m = evaluate(ds.frame["label"], scored["score"], flags)
+        assert 0 < flags.mean() < 0.15, mode
+        assert m["event_recall"] > m["random_event_recall"], mode
+        assert m["f1"] > 3 * m["random_f1"], mode
