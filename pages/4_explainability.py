@@ -1,12 +1,221 @@
-"""Explainability page: placeholder until it lands with the detection core."""
+"""Explainability: why a reading was flagged, and what drives the model overall."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from pages._sidebar import require_router
+from core import cache
+from core.charts import anomaly_figure
+from core.detectors import REGISTRY
+from core.events import find_events
+from core.explain import (
+    EXPLAINERS,
+    ExplainError,
+    explaining_settings,
+    explanation_sentence,
+    peak_time,
+)
+from core.explain_charts import (
+    actual_expected_figure,
+    beeswarm_figure,
+    importance_figure,
+    positions_figure,
+    waterfall_figure,
+)
+from core.thresholds import ThresholdSettings, flag_points
+from core.views import detector_settings
+from pages._sidebar import current_dataset, current_ref, plotly_template, require_router
 
 require_router()
 
+ds = current_dataset()
+ref = current_ref()
+template = plotly_template()
+PLOT = {"theme": None, "config": {"displaylogo": False}}
+
 st.title("Explainability")
-st.info(
-    "Explainability is coming with the detection core. Meanwhile, try the Anomaly detection page."
+st.caption(
+    "Why a reading was flagged, in the model's own terms. Detector and threshold follow the "
+    "Anomaly detection page."
+)
+
+
+def _threshold() -> ThresholdSettings:
+    """The Anomaly detection page's threshold, read from its session keys (defaults otherwise)."""
+    base = ThresholdSettings()
+    get = st.session_state.get
+    return ThresholdSettings(
+        mode=get("detect_mode", base.mode),
+        k=float(get("detect_k", base.k)),
+        percentile=float(get("detect_percentile", base.percentile)),
+        alerts_per_month=int(get("detect_per_month", base.alerts_per_month)),
+        direction=get("detect_direction", base.direction),
+        min_deviation=float(get("detect_min_dev", base.min_deviation)),
+        min_deviation_pct=float(get("detect_min_dev_pct", base.min_deviation_pct)),
+    )
+
+
+def _ready(settings, label: str) -> None:
+    """Fit (or load) the detector for ``settings`` with a progress box, once."""
+    if cache.model_ready(ref, settings):
+        return
+    with st.status(f"Preparing {label}…", expanded=True) as status:
+        bar = st.progress(0.0, text="Loading a saved model or fitting a new one")
+
+        def _progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+
+        try:
+            cache.fitted_detector(ref, settings, progress=_progress)
+        except ValueError as err:
+            status.update(label=f"Could not fit {label}", state="error")
+            st.error(str(err))
+            st.stop()
+        status.update(label=f"{label}: ready", state="complete", expanded=False)
+
+
+chosen = st.session_state.get("detect_detectors") or ["ensemble"]
+det_settings = detector_settings([n for n in chosen if n in REGISTRY] or ["ensemble"])
+th = _threshold()
+methods = [m for m in EXPLAINERS if m in REGISTRY]
+st.session_state.setdefault("explain_method", methods[0])
+arrived = st.session_state.pop("explain_event", None)  # from the Anomaly detection page
+if arrived:
+    st.session_state["explain_view"] = "Per anomaly"
+st.session_state.setdefault("explain_view", "Global")
+
+c1, c2 = st.columns([2, 1])
+method = c1.radio(
+    "Explainer",
+    methods,
+    format_func=EXPLAINERS.get,
+    horizontal=True,
+    key="explain_method",
+    help="Isolation Forest: SHAP on the engineered features. LSTM: SHAP over its input window and "
+    "calendar inputs. Prophet: its own trend and seasonal components.",
+)
+view = c2.segmented_control("View", ["Per anomaly", "Global"], key="explain_view") or "Global"
+
+detector_label = REGISTRY[det_settings.detector].title or det_settings.detector
+_ready(det_settings, detector_label)
+target = explaining_settings(det_settings, method)
+if target != det_settings:
+    st.caption(
+        f"The current detector ({detector_label}) has no {EXPLAINERS[method]} part, so a "
+        f"{REGISTRY[method].title} is fitted on this dataset to explain the same readings."
+    )
+    _ready(target, REGISTRY[method].title)
+
+# ---- global view (Isolation Forest SHAP) ----------------------------------------------------------
+if view == "Global":
+    forest_settings = explaining_settings(det_settings, "isolation_forest")
+    if method != "isolation_forest":
+        st.info("The global view is SHAP on the Isolation Forest, whichever explainer is picked.")
+        _ready(forest_settings, "Isolation Forest")
+    with st.spinner("Computing SHAP values for a sample of readings…"):
+        g = cache.global_explanation(ref, forest_settings)
+    st.subheader("What the model looks at")
+    st.caption(
+        f"SHAP values of {len(g.index):,} readings sampled at random (seeded). Positive values push "
+        "a reading towards anomalous."
+    )
+    a, b = st.columns(2)
+    a.plotly_chart(
+        importance_figure(g, title="Mean |SHAP| per feature", template=template),
+        key="explain_importance",
+        **PLOT,
+    )
+    b.plotly_chart(
+        beeswarm_figure(g, title="Every sampled reading", template=template),
+        key="explain_beeswarm",
+        **PLOT,
+    )
+    st.stop()
+
+# ---- per anomaly -------------------------------------------------------------------------------
+scored = cache.scored(ref, det_settings)
+flags = flag_points(scored, th)
+events = find_events(scored, flags, freq=ds.freq, unit=ds.unit).reset_index(drop=True)
+if events.empty:
+    st.info("No events at the current threshold. Lower it on the Anomaly detection page.")
+    st.stop()
+
+starts = [pd.Timestamp(s).isoformat() for s in events["start"]]
+if arrived in starts:
+    st.session_state["explain_pick"] = starts.index(arrived)
+elif arrived:
+    st.warning(f"No event starts at {arrived} under the current settings; pick one below.")
+if st.session_state.get("explain_pick", 0) >= len(events):
+    st.session_state["explain_pick"] = 0
+
+
+def _event_label(i: int) -> str:
+    ev = events.iloc[i]
+    return f"{pd.Timestamp(ev['start']):%Y-%m-%d %H:%M} · {ev['type']} · {ev['cause']}"
+
+
+pick = st.selectbox(
+    f"Event ({len(events)} under the current settings)",
+    range(len(events)),
+    format_func=_event_label,
+    key="explain_pick",
+)
+ev = events.iloc[pick]
+peak = peak_time(scored, ev["start"], ev["end"])
+point = {
+    "time": peak,
+    "value": float(scored.at[peak, "value"]),
+    "expected": float(scored.at[peak, "expected"]) if "expected" in scored else float("nan"),
+    "type": ev["type"],
+}
+try:
+    with st.spinner("Computing the explanation…"):
+        e = cache.explanation(ref, target, method, peak.isoformat())
+except ExplainError as err:
+    st.warning(str(err))
+    st.stop()
+
+st.info(explanation_sentence(point, e), icon=":material/lightbulb:")
+m = st.columns(4)
+m[0].metric(f"Actual ({ds.unit})", f"{point['value']:,.2f}")
+m[1].metric(f"Expected ({ds.unit})", f"{point['expected']:,.2f}")
+m[2].metric("Score (sigma)", f"{float(scored.at[peak, 'score']):.2f}")
+m[3].metric("Explained reading", f"{peak:%Y-%m-%d %H:%M}")
+
+left, right = st.columns([2, 1])
+titles = {
+    "isolation_forest": "How each feature moved the anomaly output",
+    "lstm": "How each input moved the LSTM forecast",
+    "prophet": "Prophet's forecast, part by part",
+}
+left.plotly_chart(
+    waterfall_figure(e, title=titles[method], template=template), key="explain_waterfall", **PLOT
+)
+right.plotly_chart(
+    actual_expected_figure(point["value"], point["expected"], unit=ds.unit, template=template),
+    key="explain_actual_expected",
+    **PLOT,
+)
+if method == "lstm":
+    st.plotly_chart(
+        positions_figure(e, title="One value per input position", template=template),
+        key="explain_positions",
+        **PLOT,
+    )
+    st.caption(f"SHAP via {e.extra.get('explainer', 'GradientExplainer')}, in {ds.unit}.")
+
+pad = pd.Timedelta(days=2)
+window = scored.loc[pd.Timestamp(ev["start"]) - pad : pd.Timestamp(ev["end"]) + pad]
+st.plotly_chart(
+    anomaly_figure(
+        window,
+        flags.reindex(window.index),
+        events,
+        unit=ds.unit,
+        title="Expected vs actual around the event",
+        template=template,
+    ),
+    key="explain_context",
+    **PLOT,
 )

@@ -1,12 +1,184 @@
-"""Live simulation page: placeholder until it lands with the detection core."""
+"""Live simulation: replay the current dataset as a stream, scored reading by reading."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from pages._sidebar import require_router
+from core import cache
+from core.detectors import REGISTRY
+from core.live_charts import live_figure
+from core.simulation import (
+    INJECTION_TITLES,
+    LiveSettings,
+    counters,
+    events_table,
+    init_state,
+    inject,
+    injections_table,
+    next_points,
+    pause,
+    reset,
+    start,
+    step,
+)
+from core.thresholds import ThresholdSettings
+from core.views import detector_settings
+from pages._sidebar import current_dataset, current_ref, plotly_template, require_router
 
 require_router()
 
+ds = current_dataset()
+ref = current_ref()
+template = plotly_template()
+frame = ds.frame
+
 st.title("Live simulation")
-st.info(
-    "Live simulation is coming with the detection core. Meanwhile, try the Anomaly detection page."
+st.caption(
+    "The current dataset replayed as a stream. The detector learns from the warm-up period only; "
+    "each new reading is then scored from the readings before it, with no refit. Detector and "
+    "threshold follow the Anomaly detection page."
 )
+
+
+def _threshold() -> ThresholdSettings:
+    base = ThresholdSettings()
+    get = st.session_state.get
+    return ThresholdSettings(
+        mode=get("detect_mode", base.mode),
+        k=float(get("detect_k", base.k)),
+        percentile=float(get("detect_percentile", base.percentile)),
+        alerts_per_month=int(get("detect_per_month", base.alerts_per_month)),
+        direction=get("detect_direction", base.direction),
+        min_deviation=float(get("detect_min_dev", base.min_deviation)),
+        min_deviation_pct=float(get("detect_min_dev_pct", base.min_deviation_pct)),
+    )
+
+
+chosen = st.session_state.get("detect_detectors") or ["ensemble"]
+det_settings = detector_settings([n for n in chosen if n in REGISTRY] or ["ensemble"])
+th = _threshold()
+per_day = max(1, round(pd.Timedelta("1D") / ds.freq))
+total_days = max(1, len(frame) // per_day)
+
+c1, c2, c3 = st.columns(3)
+speed = c1.slider("Speed (readings per second)", 1, 50, 2, key="live_speed")
+warmup_days = c2.number_input(
+    "Warm-up (days the detector learns from)",
+    min_value=2,
+    max_value=max(2, total_days - 1),
+    value=min(14, max(2, total_days // 2)),
+    key="live_warmup_days",
+)
+shown = c3.slider("Readings shown", 50, 1000, 300, 50, key="live_window")
+warmup = int(min(warmup_days * per_day, len(frame) - 1))
+stream = frame.iloc[warmup:]
+
+label = REGISTRY[det_settings.detector].title or det_settings.detector
+if not cache.live_ready(ref, det_settings, warmup):
+    with st.status(f"Training {label} on the warm-up period…", expanded=True) as status:
+        bar = st.progress(0.0, text="Fitting")
+
+        def _progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+
+        try:
+            cache.live_detector(ref, det_settings, warmup, progress=_progress)
+        except ValueError as err:
+            status.update(label=f"Could not fit {label}", state="error")
+            st.error(str(err))
+            st.stop()
+        status.update(label=f"{label}: ready", state="complete", expanded=False)
+
+config = (ref, det_settings, th, warmup, shown)
+if st.session_state.get("live_config") != config:
+    detector = cache.live_detector(ref, det_settings, warmup)
+    settings = LiveSettings.from_threshold(th, keep=max(shown, 500))
+    with st.spinner("Preparing the stream…"):
+        st.session_state["live_state"] = init_state(detector, frame.iloc[:warmup], settings)
+    st.session_state["live_config"] = config
+
+
+def _set(change) -> None:
+    st.session_state["live_state"] = change(st.session_state["live_state"])
+
+
+b = st.columns(6)
+b[0].button("Start", icon=":material/play_arrow:", key="live_start", on_click=_set, args=(start,))
+b[1].button("Pause", icon=":material/pause:", key="live_pause", on_click=_set, args=(pause,))
+b[2].button("Reset", icon=":material/replay:", key="live_reset", on_click=_set, args=(reset,))
+for col, kind in zip(b[3:], ("spike", "drop_to_zero", "stuck"), strict=True):
+    col.button(
+        f"Inject {INJECTION_TITLES[kind].lower()}",
+        key=f"live_inject_{kind}",
+        on_click=_set,
+        args=(lambda s, kind=kind: inject(s, kind),),
+    )
+
+interval = 0.5 if speed >= 2 else 1.0  # seconds between ticks
+per_tick = max(1, round(speed * interval))
+state = st.session_state["live_state"]
+st.caption(
+    f"{label}, threshold {state.threshold:.2f} sigma · each reading is scored from the "
+    f"{state.context:,} readings before it"
+    + ("" if state.batch_causal else " (one at a time: this detector looks around a point)")
+    + f" · {len(stream):,} readings to replay."
+)
+
+
+def live_panel() -> None:
+    """One tick: take the next readings, step, toast new alerts, redraw in place."""
+    state = st.session_state["live_state"]
+    if state.running:
+        chunk = next_points(stream, state, per_tick)
+        if chunk.empty:
+            st.session_state["live_state"] = pause(state)
+            st.rerun(scope="app")
+        state = step(state, chunk)
+        st.session_state["live_state"] = state
+        for ev in state.new_alerts:
+            st.toast(
+                f"{ev.type.replace('_', ' ')} at {ev.start:%Y-%m-%d %H:%M}: {ev.cause}", icon="🚨"
+            )
+    count = counters(state)
+    m = st.columns(5)
+    m[0].metric("Status", "running" if state.running else "paused")
+    m[1].metric("Readings replayed", f"{count['readings']:,} / {len(stream):,}")
+    m[2].metric("Flagged", f"{count['flagged']:,}")
+    m[3].metric("Events", f"{count['events']:,}")
+    m[4].metric("Injected caught", f"{count['detected']} / {count['injected']}")
+    st.plotly_chart(
+        live_figure(state, last=shown, unit=ds.unit, template=template),
+        theme=None,
+        key="live_chart",
+        config={"displaylogo": False},
+    )
+    left, right = st.columns([3, 2])
+    left.markdown("**Live anomalies** (newest first)")
+    left.dataframe(
+        events_table(state),
+        hide_index=True,
+        key="live_events",
+        column_order=["time", "value", "expected", "score", "type", "cause"],
+        column_config={
+            "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm"),
+            "value": st.column_config.NumberColumn(f"Value ({ds.unit})", format="%.2f"),
+            "expected": st.column_config.NumberColumn(f"Expected ({ds.unit})", format="%.2f"),
+            "score": st.column_config.NumberColumn("Score", format="%.2f"),
+            "cause": st.column_config.TextColumn("Cause", width="large"),
+        },
+    )
+    right.markdown("**Injected anomalies** and their detection delay")
+    right.dataframe(
+        injections_table(state),
+        hide_index=True,
+        key="live_injections",
+        column_config={
+            "start": st.column_config.DatetimeColumn("Injected at", format="YYYY-MM-DD HH:mm"),
+            "detected": st.column_config.DatetimeColumn("Caught at", format="YYYY-MM-DD HH:mm"),
+            "delay": st.column_config.NumberColumn("Delay (readings)", format="%d"),
+        },
+    )
+
+
+st.fragment(live_panel, run_every=interval if state.running else None)()

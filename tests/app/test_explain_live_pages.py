@@ -1,0 +1,119 @@
+"""Explainability and Live simulation pages run through the real router with a fast detector."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.cache import DatasetRef
+from core.charts import ANOMALY_RED
+from tests.app.conftest import FAST_DETECTORS, app, chart_spec, open_page
+
+EXPLAIN = "pages/4_explainability.py"
+LIVE = "pages/5_live_simulation.py"
+SAMPLE = DatasetRef.sample("uk_demand")  # 4,032 half-hourly readings: quick to fit and explain
+FAST = {"dataset_key": SAMPLE, "detect_detectors": FAST_DETECTORS}
+
+
+@pytest.fixture(scope="module")
+def event_starts() -> list[str]:
+    """Event starts under the fast detector and the default threshold, computed without the app."""
+    from core.events import find_events
+    from core.pipeline import make_detector, score_frame
+    from core.samples import load_sample
+    from core.thresholds import ThresholdSettings, flag_points
+    from core.views import detector_settings
+
+    ds = load_sample("uk_demand")
+    det = make_detector(detector_settings(FAST_DETECTORS)).fit(ds.frame)
+    scored = score_frame(det, ds.frame)
+    events = find_events(
+        scored, flag_points(scored, ThresholdSettings()), freq=ds.freq, unit=ds.unit
+    )
+    return [pd.Timestamp(s).isoformat() for s in events["start"]]
+
+
+def _length(arr) -> int:
+    """Points in a plotly array, plain list or binary-encoded (``{"bdata", "dtype"}``)."""
+    if isinstance(arr, dict):
+        return len(base64.b64decode(arr["bdata"])) // np.dtype(arr["dtype"]).itemsize
+    return len(arr)
+
+
+def _trace_names(spec: dict) -> list[str]:
+    return [t.get("name") for t in spec["data"]]
+
+
+def test_explainability_global_view_shows_bar_and_beeswarm():
+    """The global view draws mean |SHAP| bars and one beeswarm dot per sampled reading."""
+    at = open_page(app(**FAST), EXPLAIN)
+    assert at.title[0].value == "Explainability"
+    bars = chart_spec(at, "explain_importance")
+    assert bars["data"][0]["type"] == "bar" and len(bars["data"][0]["y"]) >= 5
+    swarm = chart_spec(at, "explain_beeswarm")
+    n_features = len(bars["data"][0]["y"])
+    assert _length(swarm["data"][0]["x"]) == 1000 * min(n_features, 12)
+
+
+def test_explainability_opens_the_event_sent_by_the_detection_page(event_starts):
+    """Arriving with ``explain_event`` selects that event and explains it: waterfall and sentence."""
+    assert len(event_starts) >= 2
+    wanted = event_starts[1]
+    at = open_page(app(**FAST, explain_event=wanted), EXPLAIN)
+    assert at.selectbox(key="explain_pick").value == 1
+    assert "explain_event" not in at.session_state  # taken once, so the user can pick another
+    waterfall = chart_spec(at, "explain_waterfall")
+    assert waterfall["data"][0]["type"] == "waterfall"
+    sentence = at.info[0].value
+    assert sentence.startswith(("Consumption at", "The meter at", "The reading at"))
+    assert "the biggest contributors were the " in sentence
+    context = chart_spec(at, "explain_context")
+    assert "Anomalies" in _trace_names(context)
+
+
+def test_explainability_switches_event_without_error(event_starts):
+    """Picking another event in the select box explains that one instead."""
+    at = open_page(app(**FAST, explain_view="Per anomaly"), EXPLAIN)
+    first = at.info[0].value
+    at.selectbox(key="explain_pick").set_value(len(event_starts) - 1).run()
+    assert not at.exception
+    assert at.info[0].value != first
+
+
+def test_live_page_start_inject_pause_reset():
+    """Start replays, an injected spike is recorded and drawn, pause holds, reset clears."""
+    at = open_page(app(**FAST), LIVE)
+    assert at.title[0].value == "Live simulation"
+    assert at.session_state["live_state"].position == 0
+    at.button(key="live_start").click().run()
+    assert not at.exception
+    assert at.session_state["live_state"].position == 1  # 2 readings/s, one per half-second tick
+    at.button(key="live_inject_spike").click().run()
+    for _ in range(3):
+        at.run()
+    state = at.session_state["live_state"]
+    assert state.position == 5 and len(state.injections) == 1
+    assert state.injections[0].delay == 0  # a spike of 8 robust sigmas is caught at once
+    spec = chart_spec(at, "live_chart")
+    anomalies = [t for t in spec["data"] if t.get("name") == "Anomalies"]
+    assert anomalies and anomalies[0]["marker"]["color"] == ANOMALY_RED
+    assert _length(anomalies[0]["x"]) >= 1
+    assert "Injected" in _trace_names(spec)
+    tables = [d.value for d in at.dataframe]
+    events = next(t for t in tables if "cause" in t.columns)
+    injected = next(t for t in tables if "delay" in t.columns)
+    assert list(injected["kind"]) == ["Spike"] and injected["delay"].iloc[0] == 0
+    assert len(events) >= 1 and {"time", "value", "expected", "score", "type", "cause"} <= set(
+        events.columns
+    )
+
+    at.button(key="live_pause").click().run()
+    held = at.session_state["live_state"].position
+    at.run()
+    assert at.session_state["live_state"].position == held
+    at.button(key="live_reset").click().run()
+    state = at.session_state["live_state"]
+    assert state.position == 0 and state.events == () and state.injections == ()
