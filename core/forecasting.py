@@ -44,7 +44,7 @@ def grid_step(index: pd.DatetimeIndex) -> pd.Timedelta:
     """The frame's step: its declared frequency, else the median spacing."""
     if index.freq is not None:
         return pd.Timedelta(index.freq)
-    return pd.Timedelta(int(np.median(np.diff(index.asi8))), "ns")
+    return pd.Timedelta(int(np.median(np.diff(index.as_unit("ns").asi8))), "ns")
 
 
 def future_index(index: pd.DatetimeIndex, horizon_steps: int) -> pd.DatetimeIndex:

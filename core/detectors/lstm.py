@@ -30,7 +30,7 @@ def step_seconds(index: pd.DatetimeIndex) -> float:
     """The grid step in seconds (median spacing, robust to a stray gap)."""
     if len(index) < 2:
         return 3600.0
-    return float(np.median(np.diff(index.asi8)) / 1e9)
+    return float(np.median(np.diff(index.as_unit("ns").asi8)) / 1e9)
 
 
 def default_window(index: pd.DatetimeIndex) -> int:

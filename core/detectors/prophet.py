@@ -87,7 +87,7 @@ class ProphetDetector(Detector):
         quiet_libraries()  # Prophet sets its logger to INFO on import
         train = frame.iloc[-self.max_train_points :] if self.max_train_points else frame
         span_days = (train.index[-1] - train.index[0]) / pd.Timedelta("1D")
-        step = pd.Timedelta(np.median(np.diff(train.index.asi8)), "ns")
+        step = pd.Timedelta(int(np.median(np.diff(train.index.as_unit("ns").asi8))), "ns")
         daily = step < pd.Timedelta("1D") and span_days >= 2
         weekly = span_days >= 14
         split = bool(self.split_weekend_daily and daily and weekly)
@@ -146,6 +146,7 @@ class ProphetDetector(Detector):
     def _predict(self, frame: pd.DataFrame, *, samples: bool = False) -> pd.DataFrame:
         if self.uses_temperature_ and "temperature" not in frame.columns:
             raise ValueError("this Prophet model uses 'temperature'; the frame has none")
+        samples = bool(samples and self.uncertainty_samples)  # 0 draws: closed-form band only
         model = self.model_
         if samples != bool(model.uncertainty_samples):
             import copy

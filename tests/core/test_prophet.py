@@ -1,0 +1,78 @@
+"""Prophet residual detector: score vs the band, holidays, temperature regressor, seasonalities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.detectors.prophet import ProphetDetector
+from tests.conftest import INJECTED, inject_anomalies, synthetic_frame
+
+pytestmark = pytest.mark.slow  # every test here fits Prophet (a few seconds each)
+
+INJECT_AT = 24 * 28
+
+
+@pytest.fixture(scope="module")
+def anomalous():
+    return inject_anomalies(synthetic_frame())
+
+
+@pytest.fixture(scope="module")
+def fitted(anomalous):
+    return ProphetDetector().fit(anomalous[0])
+
+
+def test_score_is_below_one_inside_the_band_and_above_outside(fitted, anomalous):
+    """The score is |y - yhat| / half-width: <= 1 inside the interval, > 1 outside it."""
+    frame, _ = anomalous
+    s = fitted.score(frame)
+    exp = fitted.expected(frame)
+    y = frame["value"]
+    inside = (y >= exp["lower"]) & (y <= exp["upper"])
+    assert inside.mean() > 0.8 and (~inside).any()
+    assert (s[inside] <= 1 + 1e-9).all()
+    assert (s[~inside] > 1 - 1e-9).all()
+    off, length = INJECTED["spike"]
+    assert s.iloc[INJECT_AT + off] > 3  # a spike is far outside the band
+
+
+def test_expected_has_lower_le_expected_le_upper(fitted, anomalous):
+    """expected() is a DataFrame[expected, lower, upper] on the index, ordered, no NaN."""
+    frame, _ = anomalous
+    exp = fitted.expected(frame)
+    assert list(exp.columns) == ["expected", "lower", "upper"]
+    assert exp.index.equals(frame.index) and exp.notna().all().all()
+    assert ((exp["lower"] <= exp["expected"]) & (exp["expected"] <= exp["upper"])).all()
+
+
+def test_seasonalities_follow_the_span(fitted):
+    """42 hourly days: weekday and weekend daily profiles and weekly, no yearly; temperature used."""
+    seasons = set(fitted.model_.seasonalities)
+    assert {"weekly", "daily_weekday", "daily_weekend"} <= seasons
+    assert "yearly" not in seasons and "daily" not in seasons
+    assert "temperature" in fitted.model_.extra_regressors
+    assert fitted.uses_temperature_
+
+
+def test_country_holidays_change_the_model(fitted, anomalous):
+    """country="US" adds Martin Luther King Jr. Day (16 Jan 2023), which moves the fit that day."""
+    frame, _ = anomalous
+    us = ProphetDetector(country="US").fit(frame)
+    assert any("Martin Luther King" in h for h in us.model_.train_holiday_names)
+    assert fitted.model_.train_holiday_names is None
+    mlk = frame.index.normalize() == np.datetime64("2023-01-16")
+    moved = (us.expected(frame)["expected"] - fitted.expected(frame)["expected"])[mlk]
+    assert moved.abs().max() > 0.5
+    assert "holidays" in us.components(us.predict(frame)).columns
+
+
+def test_without_temperature_no_regressor_and_scoring_needs_it(fitted, anomalous):
+    """Without a temperature column (or with use_temperature=False) there is no regressor; a model
+    that uses temperature refuses a frame without it."""
+    frame, _ = anomalous
+    plain = ProphetDetector(use_temperature=False).fit(frame)
+    assert not plain.uses_temperature_ and not plain.model_.extra_regressors
+    with pytest.raises(ValueError, match="temperature"):
+        fitted.score(frame[["value"]])
+    assert np.isfinite(plain.score(frame[["value"]])).all()
