@@ -105,9 +105,16 @@ def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
     index = pd.DatetimeIndex(stamps, name="timestamp").as_unit("ns")
     frame = pd.DataFrame({"value": value.to_numpy(dtype="float64", na_value=np.nan)}, index=index)
     for orig, canon in covs.items():
-        frame[canon] = to_float(_take(raw, orig, rows), table.decimal).to_numpy(
-            dtype="float64", na_value=np.nan
-        )
+        cov = _take(raw, orig, rows)
+        num = to_float(cov, table.decimal)
+        if not _numeric(cov.dtype):
+            text = cov.astype("string").str.strip()
+            bad_cov = num.isna() & text.notna() & ~text.str.lower().isin(NULL_LOWER)
+            if bad_cov.any():
+                report.warnings.append(
+                    f"Covariate {orig!r}: {int(bad_cov.sum())} non-numeric cells treated as missing, e.g. {text[bad_cov].iloc[0]!r}."
+                )
+        frame[canon] = num.to_numpy(dtype="float64", na_value=np.nan)
     if roles.label_col is not None:
         lab = _take(raw, roles.label_col, rows)
         if not _numeric(lab.dtype):

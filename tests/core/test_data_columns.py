@@ -136,3 +136,15 @@ def test_temperature_names_become_temperature(name: str) -> None:
     """Outdoor temperature under any common name is renamed ``temperature``."""
     ds = parse_upload(frame_bytes(kwh=wave(), **{name: wave(0.3)}), "t.csv")
     assert ds.covariates == ["temperature"]
+
+
+def test_non_numeric_covariate_cells_are_warned_about() -> None:
+    """Text in a covariate column is missing in the frame and named in a warning."""
+    temp = wave(0.3).astype(object)
+    temp[4] = "ERR"
+    ds = parse_upload(frame_bytes(kwh=wave(), temp=temp), "c.csv")
+    assert np.isnan(ds.frame["temperature"].iloc[4])
+    assert (
+        "Covariate 'temp': 1 non-numeric cells treated as missing, e.g. 'ERR'."
+        in ds.report.warnings
+    )
