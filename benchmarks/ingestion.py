@@ -66,12 +66,14 @@ def time_case(name: str, data: bytes, options: CleanOptions, repeats: int = 3) -
 
 
 def run(rows: int = ROWS) -> list[dict]:
-    """Generate, then time the plain parse and the parse with resampling to 1 h."""
+    """Generate, then time the plain parse, the parse with resampling to 1 h, and a European dialect."""
     with tempfile.TemporaryDirectory() as tmp:
         data = make_csv(Path(tmp) / "bench.csv", rows).read_bytes()
+    european = data.replace(b",", b";").replace(b".", b",")  # ; separator, decimal comma
     return [
         time_case("parse + validate (15min)", data, CleanOptions()),
         time_case("parse + validate + resample 1h", data, CleanOptions(freq="1h")),
+        time_case("same, ';' and decimal comma", european, CleanOptions()),
     ]
 
 
