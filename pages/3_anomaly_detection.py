@@ -155,7 +155,7 @@ table_key = (
     + hashlib.sha256(repr((det_settings, th, start, end)).encode()).hexdigest()[:12]
 )
 selection = st.session_state.get(table_key)
-rows = list(selection.selection.rows) if selection is not None else []
+rows = list((selection or {}).get("selection", {}).get("rows", []))
 table = events_table(view_events)
 selected = view_events.iloc[rows[0]] if rows and rows[0] < len(view_events) else None
 

@@ -1,0 +1,154 @@
+"""The threshold studio: sliders re-threshold without refitting, the chart and tables follow."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import core.events
+import core.report
+from core.charts import ANOMALY_RED
+from tests.app.conftest import (
+    FAST_DETECTORS,
+    app,
+    chart_spec,
+    events_table,
+    metric,
+    open_page,
+)
+
+PAGE = "pages/3_anomaly_detection.py"
+
+
+def studio(**session):
+    session.setdefault("detect_detectors", FAST_DETECTORS)
+    return open_page(app(**session), PAGE)
+
+
+def _anomaly_trace(spec: dict) -> dict:
+    found = [t for t in spec["data"] if t.get("name") == "Anomalies"]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_threshold_slider_changes_alerts_and_events_table():
+    """Raising the sigma threshold lowers the flagged count and shortens the events table."""
+    at = studio()
+    at.slider(key="detect_k").set_value(1.5).run()
+    low_flags, low_events = (
+        int(metric(at, "Flagged readings").replace(",", "")),
+        len(events_table(at).value),
+    )
+    at.slider(key="detect_k").set_value(4.0).run()
+    assert not at.exception
+    high_flags = int(metric(at, "Flagged readings").replace(",", ""))
+    table = events_table(at)
+    high_events = 0 if table is None else len(table.value)
+    assert high_flags < low_flags and high_events < low_events
+    assert metric(at, "Events") == f"{high_events:,}"
+
+
+def test_anomaly_trace_is_red_and_counts_flagged_points():
+    """The chart's "Anomalies" trace is red with one marker per flagged reading."""
+    at = studio()
+    at.slider(key="detect_k").set_value(2.0).run()
+    trace = _anomaly_trace(chart_spec(at, "detect_chart"))
+    assert trace["marker"]["color"] == ANOMALY_RED
+    assert len(trace["x"]) == int(metric(at, "Flagged readings").replace(",", "")) > 0
+
+
+def test_toggle_hides_anomalies():
+    """Switching "Show anomalies" off removes the red trace from the chart."""
+    at = studio()
+    at.toggle(key="detect_show").set_value(False).run()
+    names = [t.get("name") for t in chart_spec(at, "detect_chart")["data"]]
+    assert "Anomalies" not in names and "Actual" in names
+
+
+def test_other_modes_run():
+    """Percentile, dynamic and per-month modes run; percentile and per-month flag something."""
+    at = studio()
+    for mode in ("percentile", "dynamic", "per_month"):
+        at.selectbox(key="detect_mode").set_value(mode).run()
+        assert not at.exception, (mode, [e.value for e in at.exception])
+        if mode != "dynamic":  # dynamic may rightly flag nothing on a clean stretch
+            assert int(metric(at, "Flagged readings").replace(",", "")) > 0, mode
+
+
+def _metrics(at):
+    found = [
+        d.value for d in at.dataframe if list(d.value.columns) == ["metric", "detector", "random"]
+    ]
+    return found[0] if found else None
+
+
+def test_metrics_panel_only_with_labels(shared_data):
+    """No labels: no metrics table. A LEAD file with labels: metrics beside the random baseline."""
+    at = studio()
+    assert _metrics(at) is None
+    path = shared_data / "lead_dev" / "building_1074.csv"
+    at = app(detect_detectors=FAST_DETECTORS)
+    at.file_uploader(key="upload_file").upload(path.name, path.read_bytes(), "text/csv")
+    at.run()
+    at.button(key="upload_use").click().run()
+    open_page(at, PAGE)
+    frame = _metrics(at)
+    assert frame is not None, "metrics table missing for a labelled dataset"
+    assert {"F1 (points)", "F1 (events)", "AUC-ROC"} <= set(frame["metric"])
+    at.slider(key="detect_k").set_value(1.0).run()
+    before = _metrics(at).set_index("metric")["detector"]
+    assert before["Recall (points)"] > 0
+    at.slider(key="detect_k").set_value(4.0).run()
+    after = _metrics(at).set_index("metric")
+    assert not before.equals(after["detector"])  # moves with the threshold
+
+
+def test_selecting_an_event_zooms_and_links_to_explanation():
+    """Selecting a row zooms the chart to that event; "Explain this event" opens Explainability."""
+    at = studio()
+    at.slider(key="detect_k").set_value(2.0).run()
+    table = events_table(at)
+    first = table.value.iloc[0]
+    at.session_state[table.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    x_range = chart_spec(at, "detect_chart")["layout"]["xaxis"]["range"]
+    lo, hi = (pd.Timestamp(x) for x in x_range)
+    assert lo <= pd.Timestamp(first["start"]) and pd.Timestamp(first["end"]) <= hi
+    assert hi - lo < pd.Timedelta(days=30)
+    at.button(key="detect_explain").click().run()
+    assert not at.exception
+    assert (
+        at.title[0].value == "Explainability"
+    )  # that page takes st.session_state["explain_event"]
+
+
+def test_events_csv_download_escapes_formula_cells(monkeypatch):
+    """The events CSV the page offers neutralises text a spreadsheet would run as a formula."""
+    real_find, real_csv = core.events.find_events, core.report.events_csv
+    sent: list[bytes] = []
+
+    def find_with_formula(*args, **kwargs):
+        events = real_find(*args, **kwargs)
+        events["cause"] = '=HYPERLINK("http://x")' + events["cause"].astype(str)
+        return events
+
+    def spy(events):
+        sent.append(real_csv(events))
+        return sent[-1]
+
+    monkeypatch.setattr(core.events, "find_events", find_with_formula)
+    monkeypatch.setattr(core.report, "events_csv", spy)
+    at = studio()
+    at.slider(key="detect_k").set_value(2.0).run()
+    assert [b for b in at.get("download_button") if "Events CSV" in b.proto.label]
+    text = sent[-1].decode()
+    assert "'=HYPERLINK" in text
+    assert not any(line.split(",")[-1].startswith("=") for line in text.splitlines())
+
+
+@pytest.mark.parametrize("label", ["Events CSV", "Per-point flags CSV", "PDF report"])
+def test_download_buttons_present(label):
+    """The downloads are offered on the page."""
+    at = studio()
+    assert [b for b in at.get("download_button") if b.proto.label == label]
