@@ -342,8 +342,10 @@ def write_report(out: Path, info: dict, results: dict) -> Path:
             "filled with column medians, standard-scaled) and on raw sliding windows (one day of "
             "steps, at most 48). Merlion 2.0.4 needs numpy<2, so it runs in its own virtual "
             "environment (`~/.cache/wattsup-bench/merlion-venv`, built by the benchmark) through "
-            "`benchmarks/merlion_runner.py`, exchanging CSV; its scores are the in-sample scores "
-            "`DefaultDetector.train` returns.",
+            "`benchmarks/merlion_runner.py`, exchanging CSV. It is trained on the whole series, "
+            "then scores it with `get_anomaly_score` (its online members need a history, so the "
+            "first day is passed as `time_series_prev` and left unscored); alarms are its default "
+            "post-rule on those scores.",
             "",
             "![quality](img/bench_quality.png)",
             "",

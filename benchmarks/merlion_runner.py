@@ -7,12 +7,12 @@ Merlion 2.0.4 needs ``numpy<2``, which cannot live beside WattsUp's pins (numpy 
 
 ``SPEC.json`` is ``{"series": [{"name": ..., "csv": ..., "out": ...}, ...]}``. Each input CSV has
 ``timestamp,value`` (missing readings already dropped). Each output CSV gets
-``timestamp,score,alarm``: ``score`` is what ``DefaultDetector.train`` returns on the whole series
-(its anomaly score on the training data, before the post-rule; its magnitude, since Merlion's
-scores are signed), ``alarm`` is 1 where Merlion's own
-post-rule (default calibration and threshold) is non-zero. No labels are given, as with ours.
-(``get_anomaly_score`` on the training series itself is refused by Merlion's online
-RandomCutForest, which expects data after the training window.)
+``timestamp,score,alarm``. The model is trained on the whole series with no labels, as ours are,
+then scores the same series: ``score`` is the magnitude of ``get_anomaly_score`` (Merlion's scores
+are signed), ``alarm`` is 1 where Merlion's own post-rule (default calibration and threshold) is
+non-zero. Its online members only score data after a given history, so the first day is passed as
+``time_series_prev`` and left unscored. (The scores ``train`` itself returns are not on the
+calibrated scale and made the default post-rule alarm every third point, so they are not used.)
 This file imports nothing from WattsUp and only the standard library at module level.
 """
 
@@ -32,14 +32,21 @@ def run_series(csv_path: str, out_path: str) -> dict:
     ts = TimeSeries.from_pd(df["value"].astype(float))
     t0 = time.perf_counter()
     model = DefaultDetector(DefaultDetectorConfig())
-    train_scores = model.train(train_data=ts)
+    model.train(train_data=ts)
     fit_s = time.perf_counter() - t0
-    # In-sample, like ours: the scores ``train`` returns on the whole series, then Merlion's own
-    # post-rule (calibration + default threshold) turns them into alarms.
+    # In-sample, like ours: score the series the model was trained on. Merlion's online members
+    # (ETS, RandomCutForest) only score data that follows a given history, so the first day is
+    # handed over as ``time_series_prev`` and stays unscored; the rest gets ``get_anomaly_score``,
+    # and the alarms are Merlion's own post-rule on those scores (what ``get_anomaly_label`` does).
+    v = df["value"].astype(float)
+    k = max(10, int((v.index < v.index[0] + pd.Timedelta("1D")).sum()))
     t1 = time.perf_counter()
+    scores = model.get_anomaly_score(
+        TimeSeries.from_pd(v.iloc[k:]), time_series_prev=TimeSeries.from_pd(v.iloc[:k])
+    )
+    label = model.post_rule(scores).to_pd().iloc[:, 0]
     # Merlion's scores are signed (below / above expected); severity is the magnitude
-    score = train_scores.to_pd().iloc[:, 0].abs()
-    label = model.post_rule(train_scores).to_pd().iloc[:, 0]
+    score = scores.to_pd().iloc[:, 0].abs()
     score_s = time.perf_counter() - t1
     out = pd.DataFrame({"score": score, "alarm": (label.reindex(score.index).fillna(0) != 0)})
     out["alarm"] = out["alarm"].astype(int)

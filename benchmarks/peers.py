@@ -15,6 +15,7 @@ Merlion 2.0.4 pins ``numpy<2`` and an older SciPy, which cannot live beside Watt
 ``DefaultDetector`` runs in a separate virtual environment (``~/.cache/wattsup-bench/merlion-venv``,
 built on first use with the pins in ``MERLION_PINS``) through ``benchmarks/merlion_runner.py``, with
 the series exchanged as CSV files. Its RandomCutForest member needs Java (``java`` on PATH).
+How it is trained and scored (in-sample, like ours) is described in ``merlion_runner.py``.
 """
 
 from __future__ import annotations

@@ -102,7 +102,15 @@ def prophet_ratio(frame: pd.DataFrame, repeats: int = 2) -> dict:
         def ours():
             prophet_forecast(data, steps)
 
-        note = "core.forecasting.prophet_forecast(frame, 720)"
+        from core.detectors import REGISTRY
+
+        mine = REGISTRY["prophet"]().get_params()
+        note = (
+            "core.forecasting.prophet_forecast(frame, 720) (our settings: "
+            f"uncertainty_samples={mine.get('uncertainty_samples')}, "
+            f"split_weekend_daily={mine.get('split_weekend_daily')}; Prophet's default "
+            "uncertainty_samples is 1000)"
+        )
     except ImportError:
         from core.detectors import REGISTRY
 
