@@ -19,6 +19,7 @@ import pandas as pd
 from core.errors import DataError
 
 _ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
+_YMD = re.compile(r"^\d{4}([/.])\d{1,2}\1\d{1,2}")
 _DMY = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
 _TIME_OF_DAY_NAME = re.compile(r"^(time|hour|time_?of_?day|heure|zeit|uhrzeit|ora|hora)$", re.I)
@@ -87,8 +88,10 @@ def parse_timestamps(col: pd.Series) -> ParsedTimes:
 
 
 def _parse_text(text: pd.Series, notes: list[str]) -> tuple[pd.DatetimeIndex, str]:
-    sample = text.dropna()
-    sample = sample[sample != ""].head(2000)
+    present = text.dropna()
+    present = present[present != ""]
+    spread = max(1, len(present) // 1000)  # head plus rows from across the file: a late day 13
+    sample = pd.concat([present.head(1000), present.iloc[::spread].head(1000)])
     if sample.empty:
         return pd.DatetimeIndex(
             pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
@@ -98,6 +101,11 @@ def _parse_text(text: pd.Series, notes: list[str]) -> tuple[pd.DatetimeIndex, st
     parts = sample.str.extract(_DMY.pattern)
     if parts[0].notna().mean() > 0.5:
         return _day_or_month_first(text, sample, parts, notes)
+    ymd = sample.str.extract(_YMD.pattern)
+    if ymd[0].notna().mean() > 0.5:
+        sep = ymd[0].dropna().iloc[0]
+        name, fmt = _best_format(sample, [("year-first", f"%Y{sep}%m{sep}%d")])
+        return _to_datetime(text, fmt, notes), f"{name} ({fmt})"
     if epoch_unit(sample) is not None:
         unit = epoch_unit(sample)
         num = pd.to_numeric(text, errors="coerce").astype("float64")
@@ -120,18 +128,23 @@ def _day_or_month_first(
     orders = [("day-first", f"%d{sep}%m{sep}%Y"), ("month-first", f"%m{sep}%d{sep}%Y")]
     if (second > 12).any() and not (first > 12).any():
         orders.reverse()
-    best = None
-    for name, date_fmt in orders:
-        for time_fmt in _TIME_PARTS:
-            fmt = date_fmt + time_fmt
-            parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
-            score = parsed.notna().sum()
-            if best is None or score > best[0]:
-                best = (score, name, fmt)
-    _, name, fmt = best
+    name, fmt = _best_format(sample, orders)
     if not (first > 12).any() and not (second > 12).any():
         notes.append(f"Dates are ambiguous (no day above 12 in the first rows); read as {name}.")
     return _to_datetime(text, fmt, notes), f"{name} ({fmt})"
+
+
+def _best_format(sample: pd.Series, dates: list[tuple[str, str]]) -> tuple[str, str]:
+    """The (name, strftime format) of date + time layout that reads most of the sample."""
+    best = (-1, "", "")
+    for name, date_fmt in dates:
+        for time_fmt in _TIME_PARTS:
+            score = int(
+                pd.to_datetime(sample, format=date_fmt + time_fmt, errors="coerce").notna().sum()
+            )
+            if score > best[0]:
+                best = (score, name, date_fmt + time_fmt)
+    return best[1], best[2]
 
 
 def _to_datetime(text: pd.Series, fmt: str, notes: list[str]) -> pd.DatetimeIndex:

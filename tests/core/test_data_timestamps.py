@@ -164,3 +164,22 @@ def test_too_few_points_after_cleaning() -> None:
         match=r"^Only 3 readings in d.csv after cleaning \(step 1D\); at least 48 are needed",
     ):
         parse_upload(table(stamps, header="date,kwh"), "d.csv")
+
+
+def test_year_first_with_slashes_and_utc_z() -> None:
+    """``2024/01/31 13:00`` and ``2024-01-31T13:00:00Z`` both parse with an explicit layout."""
+    idx = pd.date_range("2024-01-30", periods=60, freq="1h")
+    ds = parse_upload(table([f"{t:%Y/%m/%d %H:%M}" for t in idx]), "y.csv")
+    assert ds.report.fields["timestamp_format"] == "year-first (%Y/%m/%d %H:%M)"
+    assert list(ds.frame.index) == list(idx)
+    ds = parse_upload(table([f"{t:%Y-%m-%dT%H:%M:%S}Z" for t in idx]), "z.csv")
+    assert ds.report.fields["timezone"] == "UTC" and ds.frame.index[0] == idx[0].tz_localize("UTC")
+
+
+def test_day_first_decided_from_rows_across_the_file() -> None:
+    """Minute data whose first 1,000 rows all have day <= 12 is still read day-first."""
+    idx = pd.date_range("2024-01-01", periods=20_000, freq="1min")
+    ds = parse_upload(table([f"{t:%d/%m/%Y %H:%M}" for t in idx]), "m.csv")
+    assert ds.report.fields["timestamp_format"] == "day-first (%d/%m/%Y %H:%M)"
+    assert not any("ambiguous" in w for w in ds.report.warnings)
+    assert ds.frame.index[-1] == idx[-1]
