@@ -15,7 +15,9 @@ from core.detectors.base import Detector, register
 class LOFDetector(FeatureModelMixin, Detector):
     """LOF (``novelty=True``) on ``model_matrix`` features, robust-scaled.
 
-    Training rows are subsampled to ``max_train`` to bound the neighbour search.
+    Training rows are subsampled to ``max_train`` to bound the neighbour search. Many neighbours
+    (150) on purpose: meter anomalies come in runs (a day at zero is 24 similar rows), and a run
+    smaller than the neighbourhood cannot pass itself off as a dense, normal cluster.
     """
 
     name = "lof"
@@ -23,9 +25,9 @@ class LOFDetector(FeatureModelMixin, Detector):
 
     def __init__(
         self,
-        n_neighbors: int = 35,
+        n_neighbors: int = 150,
         country: str | None = None,
-        max_train: int | None = 5000,
+        max_train: int | None = 2000,
         random_state: int = 0,
     ) -> None:
         self.n_neighbors = n_neighbors
@@ -34,7 +36,7 @@ class LOFDetector(FeatureModelMixin, Detector):
         self.random_state = random_state
 
     def _estimator(self, n_rows: int) -> Pipeline:
-        lof = LocalOutlierFactor(n_neighbors=self.n_neighbors, novelty=True)
+        lof = LocalOutlierFactor(n_neighbors=min(self.n_neighbors, n_rows - 1), novelty=True)
         return make_pipeline(RobustScaler(quantile_range=(5.0, 95.0)), lof)
 
     @staticmethod
