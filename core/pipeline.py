@@ -28,7 +28,14 @@ from core.store import StoreError, load_detector, read_meta, save_detector
 from core.versions import library_versions
 
 REPO = Path(__file__).resolve().parents[1]
-MODELS_DIR = Path(os.environ.get("WATTSUP_MODELS_DIR") or REPO / "models" / "cache")
+
+
+def default_models_dir() -> Path:
+    """The run-time model cache: ``$WATTSUP_MODELS_DIR`` when set, else ``models/cache``."""
+    return Path(os.environ.get("WATTSUP_MODELS_DIR") or REPO / "models" / "cache")
+
+
+MODELS_DIR = default_models_dir()  # read once at import; pass ``root=`` to use another folder
 PRETRAINED_DIR = REPO / "models" / "pretrained"
 MAD_TO_SIGMA = 1.4826
 PROFILE_K = 3.0  # half-width of the profile band in robust sigmas

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -189,19 +186,12 @@ def test_unwritable_cache_still_returns_a_fitted_detector(registered, frame, tmp
     assert det.is_fitted
 
 
-def test_models_dir_follows_the_environment(tmp_path):
+def test_models_dir_follows_the_environment(tmp_path, monkeypatch):
     """WATTSUP_MODELS_DIR moves the run-time cache; the default is models/cache in the repo."""
-    code = "import core.pipeline as p; print(p.MODELS_DIR)"
-    env = {**os.environ, "WATTSUP_MODELS_DIR": str(tmp_path)}
-    moved = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
-    )
-    assert moved.stdout.strip() == str(tmp_path)
-    env.pop("WATTSUP_MODELS_DIR")
-    default = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
-    )
-    assert default.stdout.strip() == str(REPO / "models" / "cache")
+    monkeypatch.setenv("WATTSUP_MODELS_DIR", str(tmp_path))
+    assert pipeline.default_models_dir() == tmp_path
+    monkeypatch.delenv("WATTSUP_MODELS_DIR")
+    assert pipeline.default_models_dir() == REPO / "models" / "cache"
 
 
 def test_scored_frame_layout_for_a_non_forecasting_detector(registered, frame):
