@@ -133,6 +133,14 @@ def _read_json(text: str, filename: str, encoding: str) -> RawTable:
                 '{"timestamp": value} mapping, or a CSV file.'
             ) from err
         return RawTable(_clean_names(frame), "json", encoding=encoding)
+    if isinstance(obj, dict):  # API envelopes: {"data": [...records...], "meta": {...}}
+        lists = [
+            v
+            for v in obj.values()
+            if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)
+        ]
+        if len(lists) == 1 and not all(isinstance(v, list) for v in obj.values()):
+            obj = lists[0]
     if isinstance(obj, dict) and obj and all(not isinstance(v, (list, dict)) for v in obj.values()):
         frame = pd.DataFrame({"timestamp": list(obj.keys()), "value": list(obj.values())})
     elif isinstance(obj, dict) and obj and all(isinstance(v, list) for v in obj.values()):

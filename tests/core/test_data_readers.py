@@ -204,3 +204,15 @@ def test_quoted_thousands_are_not_read_as_decimals() -> None:
         "lines": [5],
         "examples": ["1,234"],
     }
+
+
+def test_json_envelope_and_unix_milliseconds() -> None:
+    """``{"meta": ..., "data": [records]}`` API responses read the records; epoch ms become UTC."""
+    idx, vals = hourly()
+    recs = [
+        {"ts": int(t.timestamp() * 1000), "power_kw": float(v)}
+        for t, v in zip(idx, vals, strict=True)
+    ]
+    ds = parse_upload(json.dumps({"meta": {"site": "x"}, "data": recs}).encode(), "api.json")
+    assert ds.report.fields["timestamp_format"] == "unix milliseconds"
+    assert ds.frame.index[0] == idx[0].tz_localize("UTC") and ds.unit == "kW"
