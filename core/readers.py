@@ -8,12 +8,10 @@ a person sees in their editor, so errors and the quality report can point at the
 from __future__ import annotations
 
 import io
-import json
 import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,12 +74,14 @@ def read_table(data: bytes, filename: str) -> RawTable:
         raise DataError(
             f"{filename} is empty: upload a CSV, JSON or Parquet file with a timestamp and a value column."
         )
+    from core.records import read_json, read_parquet  # they build on this module's RawTable
+
     if data[:4] == b"PAR1":
-        return _read_parquet(data, filename)
+        return read_parquet(data, filename)
     text, encoding = decode_text(data, filename)
     stripped = text.lstrip()
     if stripped[:1] in "[{" or filename.lower().endswith((".json", ".jsonl", ".ndjson")):
-        return _read_json(text, filename, encoding)
+        return read_json(text, filename, encoding)
     return _read_csv(text, data, filename, encoding)
 
 
@@ -108,61 +108,6 @@ def decode_text(data: bytes, filename: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
-
-
-def _read_parquet(data: bytes, filename: str) -> RawTable:
-    try:
-        frame = pd.read_parquet(io.BytesIO(data))
-    except Exception as err:  # pyarrow raises several types for damaged files
-        raise DataError(
-            f"{filename} starts like a Parquet file but cannot be read ({_first_line(err)}): save it again or upload a CSV."
-        ) from err
-    frame = frame.reset_index() if _has_named_index(frame) else frame.reset_index(drop=True)
-    return RawTable(_clean_names(frame), "parquet")
-
-
-def _read_json(text: str, filename: str, encoding: str) -> RawTable:
-    try:
-        obj: Any = json.loads(text)
-    except ValueError:
-        try:
-            frame = pd.read_json(io.StringIO(text), lines=True, convert_dates=False)
-        except ValueError as err:
-            raise DataError(
-                f"{filename} is not valid JSON ({_first_line(err)}): upload a list of records, a "
-                '{"timestamp": value} mapping, or a CSV file.'
-            ) from err
-        return RawTable(_clean_names(frame), "json", encoding=encoding)
-    if isinstance(obj, dict):  # API envelopes: {"data": [...records...], "meta": {...}}
-        lists = [
-            v
-            for v in obj.values()
-            if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)
-        ]
-        if len(lists) == 1 and not all(isinstance(v, list) for v in obj.values()):
-            obj = lists[0]
-    if isinstance(obj, dict) and obj and all(not isinstance(v, (list, dict)) for v in obj.values()):
-        frame = pd.DataFrame({"timestamp": list(obj.keys()), "value": list(obj.values())})
-    elif isinstance(obj, dict) and obj and all(isinstance(v, list) for v in obj.values()):
-        try:
-            frame = pd.DataFrame(obj)
-        except ValueError as err:
-            raise DataError(
-                f"{filename}: the JSON columns have different lengths; give every column the same number of values."
-            ) from err
-    elif isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
-        frame = pd.DataFrame.from_records(obj)
-    elif isinstance(obj, (list, dict)) and not obj:
-        raise DataError(
-            f"{filename} holds an empty JSON {type(obj).__name__}: there are no readings to analyse."
-        )
-    else:
-        raise DataError(
-            f"{filename}: JSON layout not understood; upload a list of records like "
-            '[{"timestamp": "2024-01-01 00:00", "value": 1.5}] or a {"timestamp": value} mapping.'
-        )
-    frame = frame.map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
-    return RawTable(_clean_names(frame), "json", encoding=encoding)
 
 
 def sniff_dialect(text: str) -> tuple[str, str, bool]:
@@ -214,7 +159,7 @@ def _read_csv(text: str, data: bytes, filename: str, encoding: str) -> RawTable:
         raise DataError(
             f"{filename} has a header but no data rows: upload the file with its readings."
         )
-    table.frame = _clean_names(frame)
+    table.frame = clean_names(frame)
     table.line_of = _line_mapper(text, header, table.bad_lines)
     return table
 
@@ -261,7 +206,7 @@ def _read_csv_pandas(
             ) from err
         except (pd.errors.ParserError, UnicodeError, ValueError) as err:
             raise DataError(
-                f"{filename} cannot be read as a table ({_first_line(err)}): check the delimiter and quoting, then upload again."
+                f"{filename} cannot be read as a table ({first_line(err)}): check the delimiter and quoting, then upload again."
             ) from err
     bad = [int(n) for w in caught for n in re.findall(r"[Ll]ine (\d+)", str(w.message))]
     if not header:
@@ -295,7 +240,7 @@ def _line_mapper(
     return line_of
 
 
-def _clean_names(frame: pd.DataFrame) -> pd.DataFrame:
+def clean_names(frame: pd.DataFrame) -> pd.DataFrame:
     """Strip names, name blank columns, and make duplicated names unique (``a``, ``a.1``)."""
     seen: dict[str, int] = {}
     names = []
@@ -311,10 +256,6 @@ def _clean_names(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _has_named_index(frame: pd.DataFrame) -> bool:
-    return frame.index.name is not None or isinstance(frame.index, pd.DatetimeIndex)
-
-
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
     msg = str(err).strip().splitlines()
     return (msg[0] if msg else type(err).__name__)[:160]
