@@ -125,3 +125,14 @@ def test_calendar_inputs_and_default_window():
     assert default_window(idx) == 24
     assert default_window(pd.date_range("2023-01-01", periods=10, freq="15min")) == 96
     assert default_window(pd.date_range("2023-01-01", periods=10, freq="1D")) == 14
+
+
+@pytest.mark.slow
+def test_save_load_round_trip_gives_identical_scores(trained, tmp_path):
+    """core.store saves the Keras model as .keras and the rest as plain values: same scores back."""
+    from core.store import load_detector, save_detector
+
+    det, _, frame, _, _ = trained
+    back = load_detector(save_detector(det, tmp_path / "lstm"))
+    assert (tmp_path / "lstm" / "model_.keras").exists()
+    np.testing.assert_allclose(back.score(frame), det.score(frame), rtol=1e-6, equal_nan=True)

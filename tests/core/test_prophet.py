@@ -76,3 +76,12 @@ def test_without_temperature_no_regressor_and_scoring_needs_it(fitted, anomalous
     with pytest.raises(ValueError, match="temperature"):
         fitted.score(frame[["value"]])
     assert np.isfinite(plain.score(frame[["value"]])).all()
+
+
+def test_save_load_round_trip_gives_identical_scores(fitted, anomalous, tmp_path):
+    """core.store saves the Prophet model as JSON: the reloaded detector scores identically."""
+    from core.store import load_detector, save_detector
+
+    frame, _ = anomalous
+    back = load_detector(save_detector(fitted, tmp_path / "prophet"))
+    np.testing.assert_allclose(back.score(frame), fitted.score(frame), rtol=1e-9)
