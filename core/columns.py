@@ -113,6 +113,13 @@ def _parses_as_time(col: pd.Series) -> bool:
     return bool(parse_timestamps(head.reset_index(drop=True)).values.notna().mean() >= 0.8)
 
 
+def _id_like(col: pd.Series) -> bool:
+    """Text or whole numbers repeating often enough to name a few meters."""
+    if pd.api.types.is_float_dtype(col.dtype) or pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return False
+    return 0 < col.nunique() <= max(1, len(col) // 10)
+
+
 def guess_columns(frame: pd.DataFrame) -> SchemaGuess:
     """Roles and candidates for every column of a raw table."""
     cols = list(frame.columns)
@@ -154,13 +161,7 @@ def guess_columns(frame: pd.DataFrame) -> SchemaGuess:
             "timestamp": ts_cands + [c for c in cols if c not in ts_cands],
             "value": values + temps,
             "meter": meters
-            + [
-                c
-                for c in rest
-                if c not in meters
-                and not pd.api.types.is_float_dtype(frame[c].dtype)
-                and c not in labels
-            ],
+            + [c for c in rest if c not in meters + labels + [value] and _id_like(frame[c])],
             "label": labels,
             "covariate": temps + [c for c in values if c != value],
         },
