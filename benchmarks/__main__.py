@@ -334,7 +334,9 @@ def write_report(out: Path, info: dict, results: dict) -> Path:
             "flag falls in it; a flagged run is false when it touches no labelled run; delay = steps "
             "from an event's start to its first flag (found events only). `rnd` = a seeded random "
             "score that flags as many points as the method (its F1 is what that many flags buys by "
-            "chance). No point-adjusted F1 is reported. Missing readings carry no label. Data: "
+            "chance). No point-adjusted F1 is reported. Missing readings carry no label. `fit s` is "
+            "the mean fit time per series, measured while other fits ran beside it (indicative "
+            "only; see Speed for controlled timings). Data: "
             "`lead_dev` (LEAD1.0, 4 buildings, hourly 2016, hand labels; research use only) and "
             "`nab_real_known_cause` (NAB realKnownCause, 7 series, windows.json).",
             "",
