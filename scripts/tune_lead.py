@@ -5,7 +5,7 @@ F1 uses the default threshold ``calibrated > DEFAULT_K``.
 
     python3 scripts/tune_lead.py                       # every fast detector + random
     python3 scripts/tune_lead.py ensemble '{"combine": "max"}'
-    python3 scripts/tune_lead.py --nab ensemble
+    python3 scripts/tune_lead.py --nab ensemble,isolation_forest,random
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def nab_frames() -> dict[str, pd.DataFrame]:
         raw = pd.read_csv(path, parse_dates=["timestamp"]).set_index("timestamp").sort_index()
         raw = raw[~raw.index.duplicated()]
         step = pd.Series(raw.index).diff().mode().iloc[0]
-        idx = pd.date_range(raw.index[0], raw.index[-1], freq=step, name="timestamp")
-        v = raw["value"].reindex(idx)
+        v = raw["value"].astype(float).resample(step).mean()  # some files drift off the grid
+        idx = v.index.rename("timestamp")
         label = pd.Series(0.0, index=idx)
         for a, b in wins:
             label[(idx >= pd.Timestamp(a)) & (idx <= pd.Timestamp(b))] = 1.0
@@ -92,7 +92,7 @@ def evaluate(frame: pd.DataFrame, name: str, params: dict) -> dict:
 def main(argv: list[str]) -> None:
     nab = "--nab" in argv
     argv = [a for a in argv if a != "--nab"]
-    names = [argv[0]] if argv else [*FAST, "random"]
+    names = argv[0].split(",") if argv else [*FAST, "random"]
     params = json.loads(argv[1]) if len(argv) > 1 else {}
     frames = nab_frames() if nab else lead_frames()
     rows = []

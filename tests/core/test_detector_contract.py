@@ -170,3 +170,15 @@ def test_forecasting_detectors_give_expected_with_a_band(name, anomalous):
     both = exp.dropna()
     assert len(both) > len(frame) // 2
     assert (both["lower"] <= both["upper"]).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_saved_and_loaded_detector_scores_the_same(name, anomalous, tmp_path):
+    """Every fitted attribute is of a kind ``core.store`` saves: a round trip changes no score."""
+    from core.store import load_detector, save_detector
+
+    frame, _ = anomalous
+    det = fitted(name, frame)
+    save_detector(det, tmp_path / name)
+    back = load_detector(tmp_path / name)
+    pd.testing.assert_series_equal(back.calibrated(frame), det.calibrated(frame))
