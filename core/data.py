@@ -54,7 +54,7 @@ from core.cleaning import clean
 from core.columns import SchemaGuess, canonical_covariate_names, guess_columns, resolve
 from core.errors import DataError
 from core.extract import LINES_LISTED, report_bad_times, select_meter, typed_frame
-from core.readers import read_table
+from core.readers import RawTable, read_table
 from core.timestamps import add_time_of_day, apply_tz, parse_timestamps, time_of_day_column
 
 __all__ = [
@@ -173,39 +173,9 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
     table = read_table(data, filename)
     raw = table.frame
     roles = resolve(guess_columns(raw), schema, filename)
-    report = QualityReport()
-    f = report.fields
-    f["source"] = {
-        "filename": filename,
-        "format": table.format,
-        "bytes": len(data),
-        "encoding": table.encoding,
-        "delimiter": table.delimiter,
-        "decimal": table.decimal,
-        "header": table.header,
-    }
-    f["rows"], f["columns"] = len(raw), list(raw.columns)
-    f.update(
-        timestamp_col=roles.timestamp_col, value_col=roles.value_col, label_col=roles.label_col
-    )
     covs = canonical_covariate_names(roles.covariate_cols)
-    f.update(
-        covariate_cols=list(covs),
-        covariates=list(covs.values()),
-        unit=roles.unit,
-        unit_source=roles.unit_source,
-    )
-    if roles.unit_source == "default":
-        report.warnings.append(
-            f"No unit in the column name {roles.value_col!r}: assumed {roles.unit}; pick the unit if that is wrong."
-        )
-    f["row_numbering"] = table.numbering
-    f["bad_lines"] = {"count": len(table.bad_lines), "lines": table.bad_lines[:LINES_LISTED]}
-    if table.bad_lines:
-        report.warnings.append(
-            f"Skipped {len(table.bad_lines)} lines with the wrong number of fields, e.g. line {table.bad_lines[0]}."
-        )
-
+    report = _describe(table, roles, covs, data, filename)
+    f = report.fields
     times = parse_timestamps(raw[roles.timestamp_col])
     f["time_col"] = time_of_day_column(raw, roles.timestamp_col, times.values)
     if f["time_col"] is not None:
@@ -216,27 +186,16 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
     report.warnings.extend(times.notes)
     f["timestamp_format"], f["timezone"] = times.layout, None if ts.tz is None else str(ts.tz)
     report_bad_times(table, raw[roles.timestamp_col], rows, ts, filename, report)
-    ok = rows[~ts.isna()]
-    frame = typed_frame(raw, roles, covs, ok, ts[~ts.isna()], table, report)
-    valid = int(frame["value"].notna().sum())
-    if valid == 0:
-        raise DataError(
-            f"Value column {roles.value_col!r} in {filename} has no numeric readings: pick another value column."
-        )
-    if valid < MIN_POINTS:
-        raise DataError(
-            f"Only {valid} valid readings in {filename}; at least {MIN_POINTS} are needed: upload a longer period."
-        )
+    frame = typed_frame(raw, roles, covs, rows[~ts.isna()], ts[~ts.isna()], table, report)
+    _check_enough(frame, roles.value_col, filename, "")
     out = clean(frame, roles.unit, options)
     f.update(out.fields)
     report.changes.extend(out.changes)
     report.warnings.extend(out.warnings)
     result = out.frame
-    if int(result["value"].notna().sum()) < MIN_POINTS:
-        raise DataError(
-            f"Only {int(result['value'].notna().sum())} readings in {filename} after cleaning (step {out.fields['step']}); "
-            f"at least {MIN_POINTS} are needed: upload a longer period or a finer step."
-        )
+    _check_enough(
+        result, roles.value_col, filename, f" after cleaning (step {q.step_label(out.freq)})"
+    )
     f.update(
         start=q.fmt_time(result.index[0]),
         end=q.fmt_time(result.index[-1]),
@@ -246,16 +205,59 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
         missing_after_cleaning=int(result["value"].isna().sum()),
     )
     raw[roles.timestamp_col] = times.values
-    return Dataset(
-        name,
-        result,
-        raw,
-        schema,
-        report,
-        out.freq,
-        roles.unit,
-        upload_digest(data, schema, options),
+    digest = upload_digest(data, schema, options)
+    return Dataset(name, result, raw, schema, report, out.freq, roles.unit, digest)
+
+
+def _describe(
+    table: RawTable, roles: SchemaGuess, covs: dict[str, str], data: bytes, filename: str
+) -> QualityReport:
+    """The report's first fields: where the table came from and which column plays which role."""
+    report = QualityReport()
+    report.fields.update(
+        source={
+            "filename": filename,
+            "format": table.format,
+            "bytes": len(data),
+            "encoding": table.encoding,
+            "delimiter": table.delimiter,
+            "decimal": table.decimal,
+            "header": table.header,
+        },
+        rows=len(table.frame),
+        columns=list(table.frame.columns),
+        timestamp_col=roles.timestamp_col,
+        value_col=roles.value_col,
+        label_col=roles.label_col,
+        covariate_cols=list(covs),
+        covariates=list(covs.values()),
+        unit=roles.unit,
+        unit_source=roles.unit_source,
+        row_numbering=table.numbering,
+        bad_lines={"count": len(table.bad_lines), "lines": table.bad_lines[:LINES_LISTED]},
     )
+    if roles.unit_source == "default":
+        report.warnings.append(
+            f"No unit in the column name {roles.value_col!r}: assumed {roles.unit}; pick the unit if that is wrong."
+        )
+    if table.bad_lines:
+        report.warnings.append(
+            f"Skipped {len(table.bad_lines)} lines with the wrong number of fields, e.g. line {table.bad_lines[0]}."
+        )
+    return report
+
+
+def _check_enough(frame: pd.DataFrame, value_col: str, filename: str, when: str) -> None:
+    valid = int(frame["value"].notna().sum())
+    if valid == 0:
+        raise DataError(
+            f"Value column {value_col!r} in {filename} has no numeric readings: pick another value column."
+        )
+    if valid < MIN_POINTS:
+        raise DataError(
+            f"Only {valid} valid readings in {filename}{when}; at least {MIN_POINTS} are needed: "
+            "upload a longer period" + (" or a finer step." if when else ".")
+        )
 
 
 def _check_size(data: bytes, filename: str) -> None:

@@ -161,7 +161,7 @@ def test_too_few_points_after_cleaning() -> None:
     stamps = [f"2024-01-0{1 + i // 24}" for i in range(72)]
     with pytest.raises(
         DataError,
-        match=r"^Only 3 readings in d.csv after cleaning \(step 1D\); at least 48 are needed",
+        match=r"^Only 3 valid readings in d.csv after cleaning \(step 1D\); at least 48 are needed: upload a longer period or a finer step.$",
     ):
         parse_upload(table(stamps, header="date,kwh"), "d.csv")
 
