@@ -239,11 +239,24 @@ def scored(ref: DatasetRef, settings: Any) -> pd.DataFrame:
 # ---- forecasts ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ForecastSettings:
+    """One forecast: which model, how far ahead, holidays and temperature; frozen, so it keys caches."""
+
     model: Literal["prophet", "lstm"] = "prophet"
     horizon_steps: int = 30 * 24
     country: str | None = None
     use_temperature: bool = True
     params: tuple[tuple[str, Any], ...] = ()
+
+    def detector_settings(self):
+        """The detector behind the forecast: fitted once by ``pipeline.fit_detector`` (disk cache)
+        and shared with the Anomaly detection page when it uses the same settings."""
+        from core.pipeline import DetectorSettings
+
+        params = dict(self.params)
+        params["use_temperature"] = self.use_temperature
+        if self.model == "prophet" and self.country:
+            params["country"] = self.country
+        return DetectorSettings.of(self.model, **params)
 
 
 def forecast_ready(ref: DatasetRef, settings: ForecastSettings) -> bool:
@@ -251,21 +264,16 @@ def forecast_ready(ref: DatasetRef, settings: ForecastSettings) -> bool:
 
 
 def forecast(ref: DatasetRef, settings: ForecastSettings, *, progress: Progress | None = None):
-    """A ``core.forecasting.Forecast`` for the dataset; kept in memory (the module caches on disk)."""
+    """A ``core.forecasting.Forecast``: the model from memory or disk (else fitted, reporting
+    ``progress``), the forecast itself kept in memory."""
     from core import forecasting
 
     def make():
         frame = dataset(ref).frame
-        kwargs = dict(settings.params)
+        det = fitted_detector(ref, settings.detector_settings(), progress=progress)
         if settings.model == "prophet":
-            return forecasting.prophet_forecast(
-                frame,
-                settings.horizon_steps,
-                country=settings.country,
-                use_temperature=settings.use_temperature,
-                **kwargs,
-            )
-        return forecasting.lstm_forecast(frame, settings.horizon_steps, progress=progress, **kwargs)
+            return forecasting.prophet_forecast(frame, settings.horizon_steps, detector=det)
+        return forecasting.lstm_forecast(det, frame, settings.horizon_steps)
 
     return _forecasts().get_or_make((ref, settings), make)
 
@@ -275,27 +283,22 @@ def _backtests() -> _Bounded:
     return _Bounded(MAX_FORECASTS)
 
 
-def backtest_ready(
-    ref: DatasetRef, horizon_steps: int, country: str | None, use_temperature: bool
-) -> bool:
-    return (ref, horizon_steps, country, use_temperature) in _backtests()
+def backtest_ready(ref: DatasetRef, weeks: int, country: str | None) -> bool:
+    return (ref, weeks, country) in _backtests()
 
 
 def backtest(
-    ref: DatasetRef, horizon_steps: int, country: str | None, use_temperature: bool
+    ref: DatasetRef, weeks: int, country: str | None, *, progress: Progress | None = None
 ) -> pd.DataFrame:
-    """``core.forecasting.backtest`` (MAE, MAPE, RMSE per model) for the dataset; kept in memory."""
+    """``core.forecasting.backtest`` (MAE, MAPE, RMSE for Prophet, LSTM, seasonal naive); in memory."""
     from core import forecasting
 
     def make():
         return forecasting.backtest(
-            dataset(ref).frame,
-            horizon_steps=horizon_steps,
-            country=country,
-            use_temperature=use_temperature,
+            dataset(ref).frame, weeks=weeks, country=country, progress=progress
         )
 
-    return _backtests().get_or_make((ref, horizon_steps, country, use_temperature), make)
+    return _backtests().get_or_make((ref, weeks, country), make)
 
 
 # ---- explainability and live simulation (issue 5) -------------------------------------------------

@@ -6,8 +6,6 @@ for); flagged points are never downsampled away: every anomaly gets its marker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -263,19 +261,19 @@ def forecast_figure(
 ) -> go.Figure:
     """Actuals, the fitted forecast over the same period and the forecast ahead with its band.
 
-    ``history``/``future``/``lstm`` are frames indexed by time with ``yhat`` and optionally
-    ``yhat_lower``/``yhat_upper``.
+    ``history``/``future``/``lstm`` are ``core.forecasting.Forecast`` frames indexed by time with
+    ``expected`` and optionally ``lower``/``upper``; ``lstm`` is drawn over its horizon only.
     """
     fig = go.Figure()
     pred = pd.concat([f for f in (history, future) if f is not None and len(f)]).sort_index()
     pred = pred[~pred.index.duplicated(keep="last")]
-    ppos = display_positions(pred.index, pred["yhat"].to_numpy(dtype=float), max_points)
+    ppos = display_positions(pred.index, pred["expected"].to_numpy(dtype=float), max_points)
     px = pred.index[ppos]
-    if {"yhat_lower", "yhat_upper"} <= set(pred.columns):
+    if {"lower", "upper"} <= set(pred.columns):
         fig.add_trace(
             go.Scatter(
                 x=px,
-                y=pred["yhat_upper"].to_numpy(dtype=float)[ppos],
+                y=pred["upper"].to_numpy(dtype=float)[ppos],
                 mode="lines",
                 line={"width": 0},
                 showlegend=False,
@@ -286,7 +284,7 @@ def forecast_figure(
         fig.add_trace(
             go.Scatter(
                 x=px,
-                y=pred["yhat_lower"].to_numpy(dtype=float)[ppos],
+                y=pred["lower"].to_numpy(dtype=float)[ppos],
                 mode="lines",
                 line={"width": 0},
                 fill="tonexty",
@@ -310,7 +308,7 @@ def forecast_figure(
     fig.add_trace(
         go.Scatter(
             x=px,
-            y=pred["yhat"].to_numpy(dtype=float)[ppos],
+            y=pred["expected"].to_numpy(dtype=float)[ppos],
             mode="lines",
             name="Prophet forecast",
             line={"color": ACTUAL_BLUE, "width": 1.4},
@@ -318,11 +316,11 @@ def forecast_figure(
         )
     )
     if lstm is not None and len(lstm):
-        lpos = display_positions(lstm.index, lstm["yhat"].to_numpy(dtype=float), max_points)
+        lpos = display_positions(lstm.index, lstm["expected"].to_numpy(dtype=float), max_points)
         fig.add_trace(
             go.Scatter(
                 x=lstm.index[lpos],
-                y=lstm["yhat"].to_numpy(dtype=float)[lpos],
+                y=lstm["expected"].to_numpy(dtype=float)[lpos],
                 mode="lines",
                 name="LSTM forecast",
                 line={"color": LSTM_PURPLE, "width": 1.4, "dash": "dash"},
@@ -334,23 +332,51 @@ def forecast_figure(
     return _layout(fig, title=title, unit=unit, template=template)
 
 
+_COMPONENT_ORDER = ("trend", "daily", "weekly", "yearly", "holidays")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def component_profile(name: str, series: pd.Series) -> tuple[pd.Series, str]:
+    """What to draw for one component, and the x-axis title.
+
+    Seasonal parts repeat, so one period says everything: ``daily*`` as a mean by hour of day (over
+    the rows where it is active: Prophet's weekday/weekend daily parts are zero on the other days),
+    ``weekly`` by hour of the week (x in days from Monday), ``yearly`` by day of year. Trend,
+    holidays and regressors are drawn over time.
+    """
+    s = series.dropna()
+    idx = pd.DatetimeIndex(s.index)
+    if name.startswith("daily"):
+        nonzero = (s != 0).groupby(idx.normalize()).transform("any").to_numpy(dtype=bool)
+        active = s[nonzero] if nonzero.any() else s  # whole days where the part is switched on
+        ai = pd.DatetimeIndex(active.index)
+        return active.groupby(ai.hour + ai.minute / 60).mean(), "hour of day"
+    if name == "weekly":
+        key = idx.dayofweek + (idx.hour + idx.minute / 60) / 24
+        return s.groupby(key).mean(), "day of week (0 = Monday)"
+    if name == "yearly":
+        return s.groupby(idx.dayofyear).mean(), "day of year"
+    return s, ""
+
+
 def components_figure(
-    components: dict[str, pd.Series] | pd.DataFrame,
+    components: pd.DataFrame,
     *,
-    names: Sequence[str] = ("trend", "daily", "weekly", "yearly", "holidays"),
     unit: str = "",
     template: str | None = None,
     max_points: int = MAX_POINTS,
 ) -> go.Figure:
-    """One small chart per forecast component (trend, daily, weekly, yearly, holidays), stacked."""
-    present = [n for n in names if n in components and pd.Series(components[n]).notna().any()]
-    if not present:
-        present = [c for c in components if pd.Series(components[c]).notna().any()]
-    fig = make_subplots(
-        rows=max(len(present), 1), cols=1, shared_xaxes=False, subplot_titles=present or ["none"]
+    """One small chart per forecast component (trend, daily, weekly, yearly, holidays, regressors)."""
+    present = [c for c in components.columns if components[c].notna().any()]
+    present.sort(
+        key=lambda c: next(
+            (i for i, p in enumerate(_COMPONENT_ORDER) if c.startswith(p)), len(_COMPONENT_ORDER)
+        )
     )
+    titles = [c.replace("_", " ") for c in present] or ["no components"]
+    fig = make_subplots(rows=max(len(present), 1), cols=1, subplot_titles=titles)
     for row, name in enumerate(present, start=1):
-        s = pd.Series(components[name]).dropna()
+        s, xtitle = component_profile(name, components[name])
         if isinstance(s.index, pd.DatetimeIndex):
             pos = display_positions(s.index, s.to_numpy(dtype=float), max_points)
             s = s.iloc[pos]
@@ -360,16 +386,20 @@ def components_figure(
                 y=s.to_numpy(dtype=float),
                 mode="lines",
                 name=name,
-                line={"color": ACTUAL_BLUE if name != "holidays" else "#ff7f0e", "width": 1.2},
+                line={"color": "#ff7f0e" if name == "holidays" else ACTUAL_BLUE, "width": 1.4},
                 hovertemplate="%{x}<br>%{y:.3f} " + unit + "<extra>" + name + "</extra>",
             ),
             row=row,
             col=1,
         )
+        if xtitle:
+            fig.update_xaxes(title_text=xtitle, row=row, col=1)
+        if name == "weekly":
+            fig.update_xaxes(tickvals=list(range(7)), ticktext=list(_WEEKDAYS), row=row, col=1)
     fig.update_layout(
         template=template or "plotly_white",
         showlegend=False,
-        height=max(220 * len(present), 260),
+        height=max(230 * len(present), 260),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
     )
     return fig

@@ -52,7 +52,8 @@ with c3:
         value=has_temp,
         disabled=not has_temp,
         key="forecast_temperature",
-        help="Prophet regressor; the future uses the same day-and-hour temperature of the last year."
+        help="A regressor for Prophet and the LSTM; the future uses the mean temperature at the same "
+        "time of day over the last four weeks."
         if has_temp
         else "This dataset has no temperature column.",
     )
@@ -60,19 +61,22 @@ with c3:
 
 horizon = max(1, int(pd.Timedelta(days=days) / ds.freq))
 prophet_settings = cache.ForecastSettings(
-    model="prophet", horizon_steps=horizon, country=country or None, use_temperature=bool(use_temp)
+    model="prophet",
+    horizon_steps=horizon,
+    country=country or None,
+    use_temperature=bool(use_temp) and has_temp,
 )
 lstm_settings = cache.ForecastSettings(
-    model="lstm", horizon_steps=horizon, country=None, use_temperature=bool(use_temp)
+    model="lstm", horizon_steps=horizon, use_temperature=bool(use_temp) and has_temp
 )
 
 
 def _run(settings: cache.ForecastSettings, label: str):
-    """The forecast, showing a status with progress when it has to be computed."""
+    """The forecast, with a status box and progress bar only when something has to be computed."""
     if cache.forecast_ready(ref, settings):
         return cache.forecast(ref, settings)
     with st.status(f"{label}…", expanded=True) as status:
-        bar = st.progress(0.0, text="Loading a saved forecast or training")
+        bar = st.progress(0.0, text="Loading the saved model, or training a new one")
 
         def _progress(fraction: float, message: str) -> None:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
@@ -80,45 +84,46 @@ def _run(settings: cache.ForecastSettings, label: str):
         try:
             result = cache.forecast(ref, settings, progress=_progress)
         except ValueError as err:
-            status.update(label=f"{label}: not available", state="error", expanded=True)
+            status.update(label=f"{label}: not available for this dataset", state="error")
             st.warning(str(err))
             return None
         status.update(label=f"{label}: ready", state="complete", expanded=False)
     return result
 
 
-prophet = _run(prophet_settings, "Fitting Prophet")
-lstm = _run(lstm_settings, "Training the LSTM") if with_lstm else None
-
+prophet = _run(prophet_settings, "Prophet")
+lstm = _run(lstm_settings, "LSTM") if with_lstm else None
 if prophet is None:
     st.stop()
 
-actual = ds.frame["value"]
 fig = forecast_figure(
     prophet.history,
-    actual,
+    ds.frame["value"],
     prophet.future,
     lstm=None if lstm is None else lstm.future,
     unit=ds.unit,
     template=template,
 )
 st.plotly_chart(fig, theme=None, key="forecast_chart", config={"displaylogo": False})
+for note in [*prophet.notes, *(lstm.notes if lstm is not None else [])]:
+    st.caption(note)
 
 future = prophet.future
-m = st.columns(3)
 step_h = ds.freq / pd.Timedelta(hours=1)
-per_step_energy = ds.unit.endswith("h")
-total = float(future["yhat"].sum() * (1 if per_step_energy else step_h))
-energy_unit = ds.unit if per_step_energy else f"{ds.unit}h"
+is_energy = ds.unit.endswith("h")  # kWh per step is summed; kW is a rate, times hours per step
+total = float(future["expected"].sum() * (1.0 if is_energy else step_h))
+energy_unit = ds.unit if is_energy else f"{ds.unit}h"
+m = st.columns(3)
 m[0].metric(f"Expected use, next {days} days", f"{total:,.0f} {energy_unit}")
-m[1].metric("Peak expected", f"{float(future['yhat'].max()):,.1f} {ds.unit}")
-if {"yhat_lower", "yhat_upper"} <= set(future.columns):
-    width = float((future["yhat_upper"] - future["yhat_lower"]).mean())
-    m[2].metric("Mean band width (80 %)", f"{width:,.1f} {ds.unit}")
+m[1].metric("Peak expected", f"{float(future['expected'].max()):,.1f} {ds.unit}")
+m[2].metric(
+    "Mean band width", f"{float((future['upper'] - future['lower']).mean()):,.1f} {ds.unit}"
+)
 
 st.subheader("Components")
 st.caption(
-    "How Prophet splits the series: long-term trend, daily and weekly cycles, yearly season, holidays."
+    "How Prophet splits the series: long-term trend, daily and weekly cycles (and yearly, "
+    "holidays and temperature when they apply). Seasonal parts are shown over one period."
 )
 st.plotly_chart(
     components_figure(prophet.components, unit=ds.unit, template=template),
@@ -129,13 +134,20 @@ st.plotly_chart(
 
 st.subheader("Backtest")
 st.caption(
-    "Each model is trained without the last part of the data and scored on it; seasonal naive "
-    "(same hour last week) is the baseline to beat."
+    "The last two weeks are held out; each model is trained on the data before them and scored on "
+    "them. Seasonal naive (same hour last week) is the baseline to beat."
 )
-bt_key = (ref, horizon, country or None, bool(use_temp))
+bt_key = (ref, 2, country or None)
 if st.session_state.get("forecast_backtest_for") == bt_key or cache.backtest_ready(*bt_key):
-    with st.spinner("Backtesting Prophet, LSTM and seasonal naive…"):
+    if cache.backtest_ready(*bt_key):
         table = cache.backtest(*bt_key)
+    else:
+        with st.status("Backtesting Prophet, LSTM and seasonal naive…", expanded=True) as status:
+            bar = st.progress(0.0)
+            table = cache.backtest(
+                *bt_key, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg)
+            )
+            status.update(label="Backtest done", state="complete", expanded=False)
     st.dataframe(
         table,
         hide_index=True,
@@ -147,6 +159,6 @@ if st.session_state.get("forecast_backtest_for") == bt_key or cache.backtest_rea
             "rmse": st.column_config.NumberColumn(f"RMSE ({ds.unit})", format="%.2f"),
         },
     )
-elif st.button("Run the backtest", key="forecast_backtest"):
+elif st.button("Run the backtest", key="forecast_backtest", help="Trains each model once more."):
     st.session_state["forecast_backtest_for"] = bt_key
     st.rerun()

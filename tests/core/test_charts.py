@@ -132,20 +132,38 @@ def test_series_figure_adds_temperature_axis():
     assert fig["data"][1]["yaxis"] == "y2"
 
 
-def test_forecast_and_components_figures():
-    """Forecast shows actuals, the band, Prophet and LSTM; components gets one subplot each."""
+def test_forecast_figure_has_band_prophet_and_lstm():
+    """Forecast shows actuals, the band, Prophet and the LSTM overlay."""
     idx = pd.date_range("2024-01-01", periods=200, freq="1h")
-    hist = pd.DataFrame({"yhat": 1.0, "yhat_lower": 0.5, "yhat_upper": 1.5}, index=idx[:150])
-    fut = pd.DataFrame({"yhat": 1.0, "yhat_lower": 0.4, "yhat_upper": 1.6}, index=idx[150:])
+    hist = pd.DataFrame({"expected": 1.0, "lower": 0.5, "upper": 1.5}, index=idx[:150])
+    fut = pd.DataFrame({"expected": 1.0, "lower": 0.4, "upper": 1.6}, index=idx[150:])
     actual = pd.Series(1.1, index=idx[:150])
-    lstm = pd.DataFrame({"yhat": 0.9}, index=idx[150:])
+    lstm = pd.DataFrame({"expected": 0.9, "lower": 0.1, "upper": 2.0}, index=idx[150:])
     fig = forecast_figure(hist, actual, fut, lstm=lstm).to_dict()
     names = [t.get("name") for t in fig["data"]]
     for name in ("Actual", "Prophet forecast", "LSTM forecast", "Uncertainty band"):
         assert name in names
-    comps = pd.DataFrame({"trend": np.arange(200.0), "daily": 0.0, "weekly": 1.0}, index=idx)
-    cfig = components_figure(comps).to_dict()
-    assert [a["text"] for a in cfig["layout"]["annotations"]] == ["trend", "daily", "weekly"]
+    assert len(_trace(forecast_figure(hist, actual, fut), "Prophet forecast")["x"]) == 200
+
+
+def test_components_figure_profiles_seasonal_parts():
+    """Trend over time; daily as 24 hourly means (active rows only); weekly over seven days."""
+    idx = pd.date_range("2024-01-01", periods=24 * 21, freq="1h")
+    weekday = np.where(idx.dayofweek < 5, np.sin(idx.hour / 24 * 2 * np.pi), 0.0)
+    comps = pd.DataFrame(
+        {
+            "weekly": np.cos(idx.dayofweek),
+            "trend": np.arange(len(idx)) / 100,
+            "daily_weekday": weekday,
+        },
+        index=idx,
+    )
+    fig = components_figure(comps)
+    titles = [a["text"] for a in fig.to_dict()["layout"]["annotations"]]
+    assert titles == ["trend", "daily weekday", "weekly"]
+    daily = fig.data[1]  # numeric arrays: read the trace objects (to_dict packs them as bdata)
+    assert len(daily.x) == 24 and max(daily.y) > 0.9  # weekend zeros not averaged in
+    assert max(fig.data[2].x) < 7
 
 
 @pytest.mark.parametrize(
