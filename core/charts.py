@@ -258,6 +258,7 @@ def forecast_figure(
     title: str | None = None,
     max_points: int = MAX_POINTS,
     template: str | None = None,
+    x_range: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> go.Figure:
     """Actuals, the fitted forecast over the same period and the forecast ahead with its band.
 
@@ -329,7 +330,10 @@ def forecast_figure(
         )
     if future is not None and len(future):
         fig.add_vline(x=future.index[0], line_dash="dot", line_color=EXPECTED_GREY)
-    return _layout(fig, title=title, unit=unit, template=template)
+    _layout(fig, title=title, unit=unit, template=template)
+    if x_range is not None:  # initial zoom; a double click shows everything
+        fig.update_xaxes(range=[pd.Timestamp(x_range[0]), pd.Timestamp(x_range[1])])
+    return fig
 
 
 _COMPONENT_ORDER = ("trend", "daily", "weekly", "yearly", "holidays")
@@ -353,7 +357,7 @@ def component_profile(name: str, series: pd.Series) -> tuple[pd.Series, str]:
         return active.groupby(ai.hour + ai.minute / 60).mean(), "hour of day"
     if name == "weekly":
         key = idx.dayofweek + (idx.hour + idx.minute / 60) / 24
-        return s.groupby(key).mean(), "day of week (0 = Monday)"
+        return s.groupby(key).mean(), "day of week"
     if name == "yearly":
         return s.groupby(idx.dayofyear).mean(), "day of year"
     return s, ""

@@ -96,6 +96,7 @@ lstm = _run(lstm_settings, "LSTM") if with_lstm else None
 if prophet is None:
     st.stop()
 
+end, future_end = ds.frame.index[-1], prophet.future.index[-1]
 fig = forecast_figure(
     prophet.history,
     ds.frame["value"],
@@ -103,9 +104,11 @@ fig = forecast_figure(
     lstm=None if lstm is None else lstm.future,
     unit=ds.unit,
     template=template,
+    x_range=(end - max(3 * (future_end - end), pd.Timedelta(days=14)), future_end),
 )
 st.plotly_chart(fig, theme=None, key="forecast_chart", config={"displaylogo": False})
-for note in [*prophet.notes, *(lstm.notes if lstm is not None else [])]:
+st.caption("Zoomed to the recent past and the horizon: double-click the chart to see all of it.")
+for note in dict.fromkeys([*prophet.notes, *(lstm.notes if lstm is not None else [])]):
     st.caption(note)
 
 future = prophet.future
