@@ -314,6 +314,11 @@ def write_report(out: Path, info: dict, results: dict) -> Path:
         + ".",
         "",
     ]
+    if info.get("pending"):
+        L += [
+            f"> **Incomplete:** still to run when this was written: {', '.join(info['pending'])}.",
+            "",
+        ]
     if info.get("smoke"):
         L += [
             "> **Smoke run** on tiny inputs: these numbers check the harness, not the models.",
@@ -389,9 +394,9 @@ def write_report(out: Path, info: dict, results: dict) -> Path:
             "Fit and score time for 1k, 10k, 100k and 350k points of real data: the Polito building "
             "(35,040 15-min readings with temperature) tiled ten times with timestamps shifted one "
             "year per copy (350,400 points = 10 years of 15-min data; tiling repeats one year, so "
-            "this measures cost, not accuracy). Each case runs in its own subprocess; peak RSS is "
-            "that process's `ru_maxrss` (from `os.wait4`), imports included (see the import-only "
-            "baseline). Slopes: least squares of log time on log n from 10k up. Cases over the "
+            "this measures cost, not accuracy). Cases run in subprocesses (1k and 10k share one; "
+            "100k and 350k each have their own); peak RSS is that process's `ru_maxrss` (from "
+            "`os.wait4`), imports included (see the import-only baseline). Slopes: least squares of log time on log n from 10k up. Cases over the "
             "per-case budget are killed and marked skipped.",
             "",
             "![scaling](img/bench_scaling.png)",
@@ -459,22 +464,26 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(msg, flush=True)
 
-    t0 = time.perf_counter()
-    results = {name: run_section(name, args, log) for name in wanted}
-    total = time.perf_counter() - t0
-    info.update(
-        command="python -m benchmarks" + (" " + " ".join(argv) if argv else ""),
-        started=started.strftime("%Y-%m-%d %H:%M UTC"),
-        total_s=total,
-        load_end=", ".join(f"{x:.1f}" for x in os.getloadavg()),
-        smoke=args.smoke,
-    )
-    page = write_report(out, info, results)
     raw = Path(os.environ.get("WATTSUP_BENCH_CACHE", Path.home() / ".cache" / "wattsup-bench"))
     raw.mkdir(parents=True, exist_ok=True)
-    (raw / ("last-smoke.json" if args.smoke else "last-run.json")).write_text(
-        json.dumps({"info": info, "results": results}, default=str, indent=1)
-    )
+    t0 = time.perf_counter()
+    results: dict[str, dict] = {}
+    for i, name in enumerate(wanted):
+        results[name] = run_section(name, args, log)
+        # the page is rewritten after every section, so an interrupted run still leaves one
+        total = time.perf_counter() - t0
+        info.update(
+            command="python -m benchmarks" + (" " + " ".join(argv) if argv else ""),
+            started=started.strftime("%Y-%m-%d %H:%M UTC"),
+            total_s=total,
+            load_end=", ".join(f"{x:.1f}" for x in os.getloadavg()),
+            smoke=args.smoke,
+            pending=wanted[i + 1 :],
+        )
+        page = write_report(out, info, results)
+        (raw / ("last-smoke.json" if args.smoke else "last-run.json")).write_text(
+            json.dumps({"info": info, "results": results}, default=str, indent=1)
+        )
     print(f"wrote {page} in {total:.0f} s", flush=True)
     return 0 if all(r["status"] == "ok" for r in results.values()) else 1
 

@@ -5,14 +5,14 @@ Sizes: 1k, 10k, 100k and 350k points. The series is real: the Politecnico di Tor
 timestamps shifted by one year per copy (350,400 points, "10 years of 15-minute data"); a size n is
 the first n points of that. Tiling repeats the same year, so it measures cost, not accuracy.
 
-Every (detector, size) case runs in its own subprocess so that its peak RSS is its own
-(``os.wait4`` returns the child's ``ru_maxrss``) and a case over its time budget is killed and
-reported as skipped instead of hanging the run. A case is also skipped without running when even a
+Every case runs in a subprocess so that a case over its time budget is killed and reported as
+skipped instead of hanging the run; the 100k and 350k cases each get their own, so their peak RSS
+(``os.wait4`` returns the child's ``ru_maxrss``) is their own (1k and 10k share one process). A case is also skipped without running when even a
 linear extrapolation of the previous size would exceed the budget (a lower bound for superlinear
 costs). Slopes are least-squares fits of log(time) on log(n) over the sizes from 10k up (at 1k the
 fixed costs dominate); scoring should stay linear (slope <= 1.1).
 
-``python -m benchmarks.scaling --case DETECTOR N OUT.json`` is one case.
+``python -m benchmarks.scaling --case DETECTOR N[,N...] OUT.json`` is one subprocess.
 """
 
 from __future__ import annotations
@@ -102,8 +102,8 @@ def tiled_polito(n: int) -> pd.DataFrame:
     return frame
 
 
-def _case(detector: str, n: int, out: Path) -> int:
-    """One case: fit and score ``detector`` on ``n`` points; write timings as JSON."""
+def _case(detector: str, sizes: list[int], out: Path) -> int:
+    """Fit and score ``detector`` on each size in turn; the JSON list grows after every size."""
     from core.quiet import quiet_libraries
 
     quiet_libraries()
@@ -111,39 +111,50 @@ def _case(detector: str, n: int, out: Path) -> int:
     from core.detectors import REGISTRY
 
     import_s = time.perf_counter() - t_import
-    frame = tiled_polito(n) if n else tiled_polito(1_000)
-    result: dict[str, object] = {"detector": detector, "n": n, "import_s": import_s}
-    if n:
-        det = REGISTRY[detector]()
-        t0 = time.perf_counter()
-        det.fit(frame)
-        t1 = time.perf_counter()
-        det.score(frame)
-        t2 = time.perf_counter()
-        result.update(fit_s=t1 - t0, score_s=t2 - t1)
-    out.write_text(json.dumps(result))
+    results: list[dict] = []
+    for n in sizes:
+        frame = tiled_polito(max(n, 1_000))
+        result: dict[str, object] = {"detector": detector, "n": n, "import_s": import_s}
+        if n:
+            det = REGISTRY[detector]()
+            t0 = time.perf_counter()
+            det.fit(frame)
+            t1 = time.perf_counter()
+            det.score(frame)
+            t2 = time.perf_counter()
+            result.update(fit_s=t1 - t0, score_s=t2 - t1)
+        results.append(result)
+        out.write_text(json.dumps(results))
     return 0
 
 
-def run_case(detector: str, n: int, budget_s: float) -> dict[str, object]:
+def run_case(detector: str, sizes: list[int], budget_s: float) -> list[dict[str, object]]:
+    """One subprocess for ``sizes`` (in order); a size it did not reach in time is skipped."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "case.json"
-        cmd = [sys.executable, "-m", "benchmarks.scaling", "--case", detector, str(n), str(out)]
+        arg = ",".join(map(str, sizes))
+        cmd = [sys.executable, "-m", "benchmarks.scaling", "--case", detector, arg, str(out)]
         res = run_subprocess(cmd, timeout_s=budget_s, cwd=REPO)
+        got = json.loads(out.read_text()) if out.exists() else []
+    rows = []
+    for n in sizes:
         row: dict[str, object] = {
             "detector": detector,
             "n": n,
             "peak_rss_mb": res.peak_rss_mb,
             "wall_s": res.elapsed_s,
+            "sizes_in_process": arg,
         }
-        if res.timed_out:
-            row["status"] = f"skipped (over {budget_s:.0f} s)"
-        elif res.returncode != 0 or not out.exists():
-            row["status"] = f"error (rc {res.returncode}): {res.tail.strip().splitlines()[-1:]}"
-        else:
-            row.update(json.loads(out.read_text()))
+        done = next((g for g in got if g["n"] == n), None)
+        if done is not None:
+            row.update(done)
             row["status"] = "ok"
-    return row
+        elif res.timed_out:
+            row["status"] = f"skipped (over {budget_s:.0f} s)"
+        else:
+            row["status"] = f"error (rc {res.returncode}): {res.tail.strip().splitlines()[-1:]}"
+        rows.append(row)
+    return rows
 
 
 def slope(ns: list[int], ts: list[float]) -> float | None:
@@ -168,13 +179,17 @@ def run(smoke: bool = False, budget_s: float = 240.0, detectors=None, log=print)
     )
     rows: list[dict] = []
     if not smoke:  # the smoke run keeps to a minute
-        base = run_case(names[0], 0, budget_s)
+        base = run_case(names[0], [0], budget_s)[0]
         base.update(detector="(imports only)", status="baseline")
         rows.append(base)
         log(f"scaling: import-only baseline peak RSS {base['peak_rss_mb']:.0f} MB")
+    # sizes under 100k share one process (saves start-up time); each larger size gets its own, so
+    # its peak RSS is its own
+    batches = [[n for n in sizes if n < 100_000]] + [[n] for n in sizes if n >= 100_000]
     for name in names:
         prev: tuple[int, float] | None = None
-        for n in sizes:
+        for batch in (b for b in batches if b):
+            n = batch[0]
             if prev is not None:
                 projected = prev[1] * n / prev[0]
                 if projected > budget_s:
@@ -187,21 +202,20 @@ def run(smoke: bool = False, budget_s: float = 240.0, detectors=None, log=print)
                         }
                     )
                     continue
-            row = run_case(name, n, budget_s)
-            rows.append(row)
-            log(
-                f"  {name} n={n:,}: {row['status']}"
-                + (
-                    f" fit {row['fit_s']:.2f} s score {row['score_s']:.2f} s "
-                    f"RSS {row['peak_rss_mb']:.0f} MB"
-                    if row["status"] == "ok"
-                    else ""
+            for row in run_case(name, batch, budget_s):
+                rows.append(row)
+                ok = row["status"] == "ok"
+                log(
+                    f"  {name} n={row['n']:,}: {row['status']}"
+                    + (
+                        f" fit {row['fit_s']:.2f} s score {row['score_s']:.2f} s "
+                        f"RSS {row['peak_rss_mb']:.0f} MB"
+                        if ok
+                        else ""
+                    )
                 )
-            )
-            if row["status"] == "ok":
-                prev = (n, float(row["fit_s"]) + float(row["score_s"]))
-            else:
-                prev = (n, float("inf"))
+                t = float(row["fit_s"]) + float(row["score_s"]) if ok else float("inf")
+                prev = (int(row["n"]), t)
     return rows
 
 
@@ -232,9 +246,9 @@ def summary(rows: list[dict]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.scaling")
-    p.add_argument("--case", nargs=3, metavar=("DETECTOR", "N", "OUT"), required=True)
+    p.add_argument("--case", nargs=3, metavar=("DETECTOR", "N[,N...]", "OUT"), required=True)
     a = p.parse_args(argv)
-    return _case(a.case[0], int(a.case[1]), Path(a.case[2]))
+    return _case(a.case[0], [int(n) for n in a.case[1].split(",")], Path(a.case[2]))
 
 
 if __name__ == "__main__":
