@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -79,3 +80,46 @@ def test_guess_schema_never_escapes(data: bytes) -> None:
         assert " could not be read (" not in str(err)
     else:
         assert guess.columns
+
+
+CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32).map(str),
+    st.integers(-5, 5).map(str),
+    st.sampled_from(["", "n/a", "ERR", "0", "0", "1e9", "-0.0"]),
+)
+
+
+@st.composite
+def messy_series(draw: st.DrawFn) -> bytes:
+    """Plausible meter tables: shuffled, duplicated, gappy and off-grid times; junk, zeros, flats."""
+    n = draw(st.integers(40, 160))
+    step = draw(st.sampled_from([60, 900, 1800, 3600, 86400]))
+    offsets = draw(st.lists(st.integers(-3, 400), min_size=n, max_size=n))
+    base = 1_400_000_000
+    stamps = [base + step * abs(o) + (draw(st.integers(0, 59)) if o < 0 else 0) for o in offsets]
+    layout = draw(st.sampled_from(["%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M", "epoch"]))
+    times = [
+        str(t) if layout == "epoch" else pd.Timestamp(t, unit="s").strftime(layout) for t in stamps
+    ]
+    values = draw(st.lists(CELLS, min_size=n, max_size=n))
+    sep = draw(st.sampled_from([",", ";", "\t"]))
+    lines = [f"timestamp{sep}kwh"] + [f"{t}{sep}{v}" for t, v in zip(times, values, strict=True)]
+    return "\n".join(lines).encode()
+
+
+@settings(FUZZ, max_examples=40)
+@given(messy_series(), st.sampled_from([None, "1h", "1D"]), st.booleans())
+def test_messy_series(data: bytes, freq: str | None, cumulative: bool) -> None:
+    """Realistic damage reaches the cleaning steps and still ends as a Dataset or a DataError."""
+    from core.data import CleanOptions
+
+    try:
+        ds = parse_upload(
+            data, "messy.csv", options=CleanOptions(freq=freq, cumulative_to_interval=cumulative)
+        )
+    except DataError as err:
+        assert " could not be read (" not in str(err), str(err)
+        return
+    assert ds.frame.index.is_unique and ds.frame.index.is_monotonic_increasing
+    f = ds.report.fields
+    assert f["valid_points"] + f["missing_after_cleaning"] == f["points"] == len(ds.frame)
