@@ -246,11 +246,13 @@ def run(
         log(f"  {name}: {len(ok)}/{len(got)} series runs in {res.elapsed_s:.0f} s")
         return got
 
-    with ThreadPoolExecutor(max_workers=1 if smoke else jobs_at_once) as pool:
-        results = list(pool.map(one, jobs))
-    rows: list[dict] = [r for got in results for r in got]
+    with ThreadPoolExecutor(max_workers=jobs_at_once) as pool:
+        tasks = [lambda job=job: one(job) for job in jobs]
+        # PyOD runs in this process, queued right behind the slow fits so it overlaps them
+        tasks.insert(min(2, len(tasks)), lambda: peers.pyod_rows(series, log=log))
+        futures = [pool.submit(task) for task in tasks]
+        rows: list[dict] = [r for f in futures for r in f.result()]
 
-    rows.extend(peers.pyod_rows(series, log=log))
     if merlion is not None:
         rows.extend(peers.collect_merlion(merlion, series, log=log))
     return rows
