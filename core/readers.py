@@ -3,6 +3,11 @@
 Nothing here decides what a column means; :mod:`core.columns` does that. Every reader returns a
 :class:`RawTable` that also knows how to turn a 0-based data row back into the line or record number
 a person sees in their editor, so errors and the quality report can point at the right place.
+
+CSV goes through ``pyarrow.csv`` directly rather than ``pd.read_csv(engine="pyarrow")``: the same
+multi-threaded reader, but pandas does not pass on ``timestamp_parsers`` (needed so strings with a
+UTC offset are not silently shifted to UTC) or ``decimal_point`` (European ``1,5``). Lines with the
+wrong number of fields fall back to pandas' C reader, which skips and names them.
 """
 
 from __future__ import annotations
