@@ -294,6 +294,67 @@ def speed_plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _f3(v) -> str:
+    return "–" if v is None else f"{v:.3f}"
+
+
+def headline(results: dict) -> list[str]:
+    """A few bullet points with the figures people ask for first."""
+    from benchmarks import quality, scaling
+
+    out = []
+    q = (results.get("quality") or {}).get("rows") or []
+    for g in ("LEAD", "NAB"):
+        ms = (
+            {m["method"]: m for m in quality.means(q, g)} if any(r["group"] == g for r in q) else {}
+        )
+        e = ms.get("ensemble")
+        if not e or not e["ok"]:
+            continue
+        peers = [m for m in ms.values() if m["family"] != quality.OURS_FAMILY and m["ok"]]
+        best = max(peers, key=lambda m: m["auc_roc"] or -1, default=None)
+        out.append(
+            f"- {g} (mean of {e['ok']} series): ensemble AUC-ROC {_f3(e['auc_roc'])}, AUC-PR "
+            f"{_f3(e['auc_pr'])}, F1 {_f3(e['f1'])} (random {_f3(e['random_f1'])}), event F1 "
+            f"{_f3(e['event_f1'])} (random {_f3(e['random_event_f1'])})"
+            + (
+                f"; best peer by AUC-ROC: {best['method']} {_f3(best['auc_roc'])}, F1 "
+                f"{_f3(best['f1'])}, event F1 {_f3(best['event_f1'])}."
+                if best
+                else "."
+            )
+        )
+    sp = (results.get("speed") or {}).get("rows") or []
+    bits = [
+        f"{r['item']} {r['ratio']:.2f}x ({r['target']}: {'pass' if r['pass'] else 'FAIL'})"
+        for r in sp
+        if "ratio" in r
+    ]
+    bits += [
+        f"upload -> chart {r['item'].removeprefix('e2e_')} {r['total_s']:.1f} s ({r['target']}: "
+        f"{'pass' if r['pass'] else 'FAIL'})"
+        for r in sp
+        if "total_s" in r
+    ]
+    if bits:
+        out.append("- Speed: " + "; ".join(bits) + ".")
+    sc = (results.get("scaling") or {}).get("rows") or []
+    summ = [x for x in scaling.summary(sc) if x["score_slope"] is not None]
+    if summ:
+        out.append(
+            "- Scoring slopes (log-log, target <= 1.1): "
+            + ", ".join(f"{x['detector']} {x['score_slope']:.2f}" for x in summ)
+            + ". Peak RSS at the largest size run: "
+            + ", ".join(
+                f"{x['detector']} {x['peak_rss_mb']:.0f} MB ({x['largest_n']:,})"
+                for x in summ
+                if x["peak_rss_mb"] is not None
+            )
+            + "."
+        )
+    return ["## Headline", "", *out, ""] if out else []
+
+
 def write_report(out: Path, info: dict, results: dict) -> Path:
     """docs/benchmarks.md (or ``out``/benchmarks.md) and the PNGs under ``out``/img."""
     from benchmarks import quality, scaling
@@ -329,6 +390,7 @@ def write_report(out: Path, info: dict, results: dict) -> Path:
             "> **Smoke run** on tiny inputs: these numbers check the harness, not the models.",
             "",
         ]
+    L += headline(results)
     q = results.get("quality")
     if q and q["rows"]:
         rows = q["rows"]
