@@ -7,12 +7,14 @@ import pandas as pd
 
 from core.detectors._common import MAD_TO_SIGMA, robust_scale
 from core.detectors.base import Detector, register
-from core.features import steps_per
+from core.features import WEEK, steps_per
 
 
 @register
 class RollingZDetector(Detector):
-    """``|value - rolling median| / (1.4826 * rolling MAD)`` over the previous ``window`` steps.
+    """``|value - rolling median| / (1.4826 * rolling MAD)`` over the previous ``window`` steps
+    (default: one week, so the window spans whole daily cycles and a day-long event cannot
+    become its own baseline).
 
     The window excludes the current reading, so a spike cannot hide itself. The spread has a floor
     learned in training (a tenth of the typical step-to-step change) so flat stretches do not divide
@@ -28,7 +30,7 @@ class RollingZDetector(Detector):
         self.band_k = band_k
 
     def _window(self, frame: pd.DataFrame) -> int:
-        return max(3, self.window or steps_per(frame.index))
+        return max(3, self.window or steps_per(frame.index, WEEK))
 
     def _center_spread(self, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         w = self._window(frame)

@@ -59,7 +59,7 @@ def test_rolling_z_ignores_the_current_reading_in_its_baseline():
     """A spike does not raise its own baseline: expected at the spike is the median before it."""
     frame = synthetic_frame(n_days=7)
     frame.iloc[100, 0] = 1e4
-    det = RollingZDetector().fit(frame)
+    det = RollingZDetector(window=24).fit(frame)
     exp = det.expected(frame)
     assert exp["expected"].iloc[100] == frame["value"].iloc[76:100].median()
     assert det.score(frame).idxmax() == frame.index[100]
