@@ -52,6 +52,12 @@ def ensure_bench_requirements(log=print) -> None:
     missing = [m for m in ("pyod", "matplotlib") if importlib.util.find_spec(m) is None]
     if not missing:
         return
+    if os.environ.get("WATTSUP_BENCH_NO_INSTALL"):
+        log(
+            f"benchmarks: {', '.join(missing)} not installed and WATTSUP_BENCH_NO_INSTALL is set: "
+            "those peers are reported as not run"
+        )
+        return
     log(
         f"benchmarks: {', '.join(missing)} not installed; installing {BENCH_REQS.name} with pip "
         "(peers and plotting only; the app does not need them) ..."

@@ -118,6 +118,14 @@ def pyod_rows(series, log=print) -> list[dict]:
 
     rows: list[dict] = []
     t_all = time.perf_counter()
+    if pyod_version() == "not installed":
+        log("  PyOD: not installed (pip install -r requirements-bench.txt); its rows say so")
+        return [
+            skipped_row(s, f"PyOD {name} ({kind})", f"PyOD {kind}", "not run: PyOD not installed")
+            for s in series
+            for kind in ("features", "windows")
+            for name in PYOD_MODELS
+        ]
     for s in series:
         inputs = {
             "features": lambda s=s: feature_matrix(s.frame),

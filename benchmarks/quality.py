@@ -98,13 +98,6 @@ def load_series(smoke: bool = False) -> list[LabelledSeries]:
 
 
 # ---- ours ---------------------------------------------------------------------------------------
-def default_k() -> float:
-    """The app's default threshold on the calibrated scale (owned by the detector contract)."""
-    from core.thresholds import ThresholdSettings
-
-    return float(ThresholdSettings().k)
-
-
 def our_flags(detector, frame: pd.DataFrame, calibrated: pd.Series) -> pd.Series:
     """Flags at the app's default settings: ``core.thresholds.flag_points(scored, ThresholdSettings())``.
 
