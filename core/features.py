@@ -8,9 +8,14 @@ NaN handling
 ------------
 ``feature_frame`` never invents numbers: a lag that reaches before the first reading, or a rolling
 window with too few readings, is NaN (the "warm-up"), and so is anything computed from a missing
-reading. Models decide what to do with that. The feature-based detectors (Isolation Forest, LOF,
-One-Class SVM) fill warm-up lags with the nearest shorter lag, then with the value itself (see
-``core.detectors._common.model_matrix``), and score NaN only where the reading itself is missing.
+reading. Models decide what to do with that:
+
+* the feature-based detectors (Isolation Forest, LOF, One-Class SVM) impute: warm-up lags fall back
+  to the nearest shorter lag, then to the value itself, and the usual reading of the last weeks falls
+  back to a week profile learned in training (``core.detectors._common.model_matrix``), so the first
+  week is scored; they score NaN only where the reading itself is missing;
+* the baselines score NaN during their own warm-up (seasonal naive: the first week; rolling z: until
+  half its window has readings) and on missing readings.
 """
 
 from __future__ import annotations
