@@ -24,7 +24,7 @@ class IsolationForestDetector(FeatureModelMixin, Detector):
 
     def __init__(
         self,
-        n_estimators: int = 100,
+        n_estimators: int = 200,
         contamination: float = 0.01,
         max_samples: int | str = 512,
         country: str | None = None,
