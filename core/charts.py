@@ -144,6 +144,9 @@ def anomaly_figure(
     fig = go.Figure()
     has_expected = "expected" in scored.columns and scored["expected"].notna().any()
     if show_band and {"lower", "upper"} <= set(scored.columns) and scored["upper"].notna().any():
+        lower = scored["lower"].to_numpy(dtype=float)[pos]
+        if np.nanmin(values, initial=0.0) >= 0:  # a meter that never reads below zero
+            lower = np.maximum(lower, 0.0)
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -158,7 +161,7 @@ def anomaly_figure(
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=scored["lower"].to_numpy(dtype=float)[pos],
+                y=lower,
                 mode="lines",
                 line={"width": 0},
                 fill="tonexty",

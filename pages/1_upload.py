@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core import cache
@@ -188,7 +189,8 @@ m = st.columns(5)
 m[0].metric("Rows", facts["Rows"])
 m[1].metric("Step", facts["Step"])
 m[2].metric("Unit", facts["Unit"])
-m[3].metric("Period", facts["Period"].split(" → ")[0], help=facts["Period"])
+span_days = (ds.frame.index[-1] - ds.frame.index[0] + ds.freq) / pd.Timedelta(days=1)
+m[3].metric("Days covered", f"{span_days:,.0f}", help=facts["Period"])
 m[4].metric("Missing readings", f"{int(ds.frame['value'].isna().sum()):,}")
 notes_col, warn_col = st.columns(2)
 with notes_col:
@@ -206,7 +208,9 @@ st.subheader("Preview")
 st.plotly_chart(
     series_figure(ds.frame, unit=ds.unit, template=plotly_template()),
     key="upload_preview",
+    theme=None,
 )
+st.caption(f"{facts['Period']}. Long series are thinned for display (MinMaxLTTB keeps every peak).")
 
 is_current = new_ref == ref
 if st.button(

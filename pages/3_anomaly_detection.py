@@ -264,6 +264,7 @@ d[0].download_button(
     file_name=f"{stem}_events.csv",
     mime="text/csv",
     key="detect_dl_events",
+    on_click="ignore",
     icon=":material/download:",
 )
 d[1].download_button(
@@ -272,6 +273,7 @@ d[1].download_button(
     file_name=f"{stem}_flags.csv",
     mime="text/csv",
     key="detect_dl_flags",
+    on_click="ignore",
     icon=":material/download:",
 )
 if can_png:
@@ -281,6 +283,7 @@ if can_png:
         file_name=f"{stem}_chart.png",
         mime="image/png",
         key="detect_dl_png",
+        on_click="ignore",
         icon=":material/image:",
     )
 else:
@@ -291,5 +294,6 @@ d[3].download_button(
     file_name=f"{stem}_report.pdf",
     mime="application/pdf",
     key="detect_dl_pdf",
+    on_click="ignore",
     icon=":material/picture_as_pdf:",
 )

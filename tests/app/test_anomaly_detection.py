@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import core.events
 import core.report
 from core.charts import ANOMALY_RED
 from tests.app.conftest import (
+    APP,
     FAST_DETECTORS,
+    TIMEOUT,
     app,
     chart_spec,
     events_table,
@@ -152,3 +155,15 @@ def test_download_buttons_present(label):
     """The downloads are offered on the page."""
     at = studio()
     assert [b for b in at.get("download_button") if b.proto.label == label]
+
+
+@pytest.mark.parametrize(("theme", "background"), [("dark", "rgb(17,17,17)"), ("light", "white")])
+def test_chart_template_follows_theme(theme, background):
+    """A dark Streamlit theme gives the plotly_dark template; light gives plotly_white."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.context["theme"] = theme
+    at.session_state["detect_detectors"] = FAST_DETECTORS
+    at.run()
+    open_page(at, PAGE)
+    layout = chart_spec(at, "detect_chart")["layout"]
+    assert layout["template"]["layout"]["plot_bgcolor"] == background
