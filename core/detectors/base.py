@@ -132,6 +132,25 @@ def _calibration_table(train_scores: np.ndarray) -> np.ndarray:
     return np.quantile(s, _QUANTILES)
 
 
+def _empirical_cdf(s: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Linear interpolation of the quantile table; a value equal to a block of tied quantiles gets
+    the midpoint of that block, so a score that is mostly one repeated value maps to the middle."""
+    last = len(table) - 1
+    left = np.searchsorted(table, s, side="left")
+    right = np.searchsorted(table, s, side="right")
+    tied = right > left
+    p = np.empty_like(s)
+    p[tied] = (left[tied] + right[tied] - 1) / 2 / last
+    i = np.clip(left[~tied] - 1, 0, last)
+    j = np.clip(left[~tied], 0, last)
+    width = table[j] - table[i]
+    frac = np.divide(s[~tied] - table[i], width, out=np.zeros_like(width), where=width > 0)
+    p[~tied] = (i + np.clip(frac, 0.0, 1.0)) / last
+    p[s < table[0]] = 0.0
+    p[s > table[-1]] = 1.0
+    return p
+
+
 def calibrate(scores: pd.Series, table: np.ndarray) -> pd.Series:
     """Map raw scores to a normal quantile of their empirical training CDF.
 
@@ -141,8 +160,7 @@ def calibrate(scores: pd.Series, table: np.ndarray) -> pd.Series:
     s = scores.to_numpy(dtype=float)
     table = np.asarray(table, dtype=float)
     lo, hi = table[0], table[-1]
-    # ties in the table (flat scores) would make interp ambiguous; use the midpoint of tied ranks
-    p = np.interp(s, table, _QUANTILES, left=0.0, right=1.0)
+    p = _empirical_cdf(s, table)
     p = np.clip(p, 0.0005, 0.9995)
     z = stats.norm.ppf(p)
     spread = max(table[-1] - table[-11], table[-1] - table[500], 1e-12) if hi > lo else 1.0

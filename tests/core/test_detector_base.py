@@ -20,3 +20,11 @@ def test_calibration_keeps_ranking_above_training_max():
     z = calibrate(pd.Series([999.0, 2000.0, 5000.0, np.nan]), table)
     assert z.iloc[0] < z.iloc[1] < z.iloc[2]
     assert np.isnan(z.iloc[3])
+
+
+def test_calibration_of_tied_scores_uses_the_middle_of_the_tie():
+    """A score that is mostly one repeated value (a rule that rarely fires) maps that value to the middle."""
+    raw = pd.Series(np.r_[np.zeros(990), np.arange(1, 11, dtype=float)])
+    z = calibrate(raw, _calibration_table(raw.to_numpy()))
+    assert abs(z.iloc[0]) < 0.1
+    assert (z > 2.0).sum() <= 12
