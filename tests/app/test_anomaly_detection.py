@@ -28,6 +28,15 @@ def studio(**session):
     return open_page(app(**session), PAGE)
 
 
+def flagged_studio(**session):
+    """The studio in percentile mode (top 2 % of scores): some flags whatever the detector's scale."""
+    at = studio(**session)
+    at.selectbox(key="detect_mode").set_value("percentile").run()
+    at.slider(key="detect_percentile").set_value(98.0).run()
+    assert not at.exception
+    return at
+
+
 def _anomaly_trace(spec: dict) -> dict:
     found = [t for t in spec["data"] if t.get("name") == "Anomalies"]
     assert len(found) == 1
@@ -53,8 +62,7 @@ def test_threshold_slider_changes_alerts_and_events_table():
 
 def test_anomaly_trace_is_red_and_counts_flagged_points():
     """The chart's "Anomalies" trace is red with one marker per flagged reading."""
-    at = studio()
-    at.slider(key="detect_k").set_value(2.0).run()
+    at = flagged_studio()
     trace = _anomaly_trace(chart_spec(at, "detect_chart"))
     assert trace["marker"]["color"] == ANOMALY_RED
     assert len(trace["x"]) == int(metric(at, "Flagged readings").replace(",", "")) > 0
@@ -108,8 +116,7 @@ def test_metrics_panel_only_with_labels(shared_data):
 
 def test_selecting_an_event_zooms_and_links_to_explanation():
     """Selecting a row zooms the chart to that event; "Explain this event" opens Explainability."""
-    at = studio()
-    at.slider(key="detect_k").set_value(2.0).run()
+    at = flagged_studio()
     table = events_table(at)
     first = table.value.iloc[0]
     at.session_state[table.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
@@ -142,8 +149,7 @@ def test_events_csv_download_escapes_formula_cells(monkeypatch):
 
     monkeypatch.setattr(core.events, "find_events", find_with_formula)
     monkeypatch.setattr(core.report, "events_csv", spy)
-    at = studio()
-    at.slider(key="detect_k").set_value(2.0).run()
+    at = flagged_studio()
     assert [b for b in at.get("download_button") if "Events CSV" in b.proto.label]
     text = sent[-1].decode()
     assert "'=HYPERLINK" in text
