@@ -138,7 +138,8 @@ class LiveState:
     settings: LiveSettings
     threshold: float
     context: int
-    batch_causal: bool
+    batch_causal: bool  # scores: one call per batch (True) or per reading
+    expected_causal: bool  # the same for the expected reading
     columns: tuple[str, ...]  # the reading columns the detector sees (value + covariates)
     profile: np.ndarray  # hour-of-week medians of the history, for "expected" without a forecast
     scale: float  # robust sigma of the history readings
@@ -153,6 +154,9 @@ class LiveState:
     since_refit: int = 0
     n_refits: int = 0
     notes: tuple[str, ...] = field(default=())
+
+    def _expected_of(self, window: pd.DataFrame) -> pd.Series:
+        return _expected(self.detector, window, self.profile)
 
     @property
     def n_events(self) -> int:
@@ -175,11 +179,12 @@ def init_state(
     hist = history.loc[:, list(columns)]
     context = settings.context or _auto_context(detector, hist)
     context = int(min(max(context, 2), len(hist)))
-    batch_causal = _is_batch_causal(detector, hist, context)
+    batch_causal = _is_batch_causal(detector.calibrated, hist, context)
+    profile = _week_profile(hist)
+    expected_causal = _is_batch_causal(lambda w: _expected(detector, w, profile), hist, context)
     tail_len = min(len(hist), max(settings.keep, context))
     scored_from = max(0, len(hist) - tail_len - context)
     scores = detector.calibrated(hist.iloc[scored_from:]).iloc[-tail_len:]
-    profile = _week_profile(hist)
     scale = _robust_sigma(hist["value"].to_numpy(dtype=float))
     threshold = _resolve_threshold(detector, hist, settings)
     tail = hist.iloc[-tail_len:].copy()
@@ -194,6 +199,7 @@ def init_state(
         threshold=threshold,
         context=context,
         batch_causal=batch_causal,
+        expected_causal=expected_causal,
         columns=columns,
         profile=profile,
         scale=scale,
@@ -262,15 +268,8 @@ def step(state: LiveState, new_points: pd.DataFrame) -> LiveState:
     points, injected, injections = _apply_injections(state, points)
 
     base = state.buffer.loc[:, list(state.columns)]
-    if state.batch_causal:
-        score, expected = _score_batch(state, base, points)
-    else:
-        parts = [
-            _score_batch(state, base, points.iloc[: i + 1], last_only=True)
-            for i in range(len(points))
-        ]
-        score = np.concatenate([p[0] for p in parts])
-        expected = np.concatenate([p[1] for p in parts])
+    score = _causal(state, base, points, state.detector.calibrated, state.batch_causal)
+    expected = _causal(state, base, points, state._expected_of, state.expected_causal)
 
     flags = _flags(state, points["value"].to_numpy(), score, expected)
     rows = points.copy()
@@ -300,16 +299,20 @@ def step(state: LiveState, new_points: pd.DataFrame) -> LiveState:
     return _maybe_refit(new)
 
 
-def _score_batch(
-    state: LiveState, base: pd.DataFrame, points: pd.DataFrame, *, last_only: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated scores and expected readings of ``points`` from a window ending at the last one."""
-    n = 1 if last_only else len(points)
-    window = pd.concat([base.iloc[-state.context :], points])
-    window.index.name = base.index.name
-    score = state.detector.calibrated(window).to_numpy()[-n:]
-    expected = _expected(state.detector, window, state.profile).to_numpy()[-n:]
-    return score, expected
+def _causal(
+    state: LiveState, base: pd.DataFrame, points: pd.DataFrame, of, batch: bool
+) -> np.ndarray:
+    """``of(window)`` for each new reading from a window that ends at it: one window for the whole
+    batch when ``batch`` (checked at start-up to give the same numbers), else one per reading."""
+
+    def window(upto: int) -> pd.DataFrame:
+        w = pd.concat([base.iloc[-state.context :], points.iloc[:upto]])
+        w.index.name = base.index.name
+        return w
+
+    if batch:
+        return np.asarray(of(window(len(points))), dtype=float)[-len(points) :]
+    return np.array([np.asarray(of(window(i + 1)), dtype=float)[-1] for i in range(len(points))])
 
 
 def _flags(
@@ -556,15 +559,16 @@ def _leading_nan(detector: Detector, hist: pd.DataFrame) -> int:
     return int(finite[0]) if finite.size else len(s)
 
 
-def _is_batch_causal(detector: Detector, hist: pd.DataFrame, context: int, probe: int = 12) -> bool:
-    """Does a window ending later give the same scores as windows ending at each reading?"""
+def _is_batch_causal(of, hist: pd.DataFrame, context: int, probe: int = 12) -> bool:
+    """Does ``of`` on a window ending later give the same numbers as on windows ending at each
+    reading? (``of``: window -> one value per row, e.g. ``detector.calibrated``.)"""
     probe = max(1, min(probe, len(hist) - context - 1)) if len(hist) > context + 1 else 0
     if probe == 0:
         return False
     window = hist.iloc[-(context + probe) :]
-    joint = detector.calibrated(window).to_numpy()[-probe:]
+    joint = np.asarray(of(window), dtype=float)[-probe:]
     alone = np.array(
-        [detector.calibrated(window.iloc[: context + i + 1]).to_numpy()[-1] for i in range(probe)]
+        [np.asarray(of(window.iloc[: context + i + 1]), dtype=float)[-1] for i in range(probe)]
     )
     return _same(joint, alone)
 

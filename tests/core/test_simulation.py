@@ -222,3 +222,22 @@ def test_periodic_refit_is_off_by_default_and_works_when_set():
         stream.iloc[:60],
     )
     assert on.n_refits == 2 and on.detector is not det and det.scale_ > 0
+
+
+def test_live_figure_has_one_red_marker_per_flagged_live_reading(lag_state):
+    """The chart's "Anomalies" trace is red and marks exactly the flagged stream readings in view."""
+    import json
+
+    from core.charts import ANOMALY_RED
+    from core.live_charts import live_figure
+
+    state, stream = lag_state
+    final = replay(state, stream.iloc[:60], chunk=5, injections={20: "spike", 40: "drop_to_zero"})
+    spec = json.loads(live_figure(final, last=100, unit="kWh").to_json())
+    traces = {t["name"]: t for t in spec["data"]}
+    flagged = final.buffer.iloc[-100:]
+    flagged = flagged[flagged["flag"] & flagged["live"]]
+    assert traces["Anomalies"]["marker"]["color"] == ANOMALY_RED
+    assert len(traces["Anomalies"]["x"]) == len(flagged) >= 7
+    assert len(traces["Injected"]["x"]) == 1 + 6
+    assert spec["layout"]["template"]["layout"]  # a resolved template, not just its name
