@@ -504,9 +504,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true", help="tiny inputs, fast; writes to a temp dir")
     p.add_argument("--only", default="", help="comma-separated sections (default: all)")
     p.add_argument("--out", type=Path, default=None, help="folder for benchmarks.md and img/")
-    p.add_argument("--quality-budget", type=float, default=600.0, help="s per detector, all series")
+    p.add_argument("--quality-budget", type=float, default=900.0, help="s per detector, all series")
     p.add_argument(
-        "--scaling-budget", type=float, default=150.0, help="s per (detector, size) case"
+        "--scaling-budget", type=float, default=120.0, help="s per (detector, size) case"
     )
     args = p.parse_args(argv)
 
