@@ -134,7 +134,8 @@ def run_case(detector: str, sizes: list[int], budget_s: float) -> list[dict[str,
         out = Path(tmp) / "case.json"
         arg = ",".join(map(str, sizes))
         cmd = [sys.executable, "-m", "benchmarks.scaling", "--case", detector, arg, str(out)]
-        res = run_subprocess(cmd, timeout_s=budget_s, cwd=REPO)
+        limit = budget_s * max(1, len(sizes))  # the budget is per size
+        res = run_subprocess(cmd, timeout_s=limit, cwd=REPO)
         got = json.loads(out.read_text()) if out.exists() else []
     rows = []
     for n in sizes:
@@ -150,7 +151,7 @@ def run_case(detector: str, sizes: list[int], budget_s: float) -> list[dict[str,
             row.update(done)
             row["status"] = "ok"
         elif res.timed_out:
-            row["status"] = f"skipped (over {budget_s:.0f} s)"
+            row["status"] = f"skipped (over {limit:.0f} s for sizes {arg})"
         else:
             row["status"] = f"error (rc {res.returncode}): {res.tail.strip().splitlines()[-1:]}"
         rows.append(row)
