@@ -193,8 +193,23 @@ def anomaly_figure(
     )
     if show_anomalies:
         fig.add_trace(anomaly_trace(scored, flags, events, unit=unit))
-        for start, end in _event_spans(events):
-            fig.add_vrect(x0=start, x1=end, fillcolor=EVENT_FILL, line_width=0, layer="below")
+        # one layout update: add_vrect per event re-validates every shape each time (quadratic)
+        spans = [
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": start,
+                "x1": end,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": EVENT_FILL,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+            for start, end in _event_spans(events)
+        ]
+        fig.update_layout(shapes=spans)
     _layout(fig, title=title, unit=unit, template=template)
     if x_range is not None:
         fig.update_xaxes(range=[pd.Timestamp(x_range[0]), pd.Timestamp(x_range[1])])
