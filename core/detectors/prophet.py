@@ -24,6 +24,7 @@ from core.quiet import quiet_libraries
 quiet_libraries()
 
 YEARLY_MIN_DAYS = 365  # one full cycle: fewer and the yearly terms just bend to the trend
+YEARLY_ORDER = 10  # Fourier order of the yearly seasonality
 COMPONENTS = ("trend", "daily", "weekly", "daily_weekday", "daily_weekend", "yearly", "holidays")
 
 
@@ -99,7 +100,7 @@ class ProphetDetector(Detector):
         model = Prophet(
             daily_seasonality=daily and not split,
             weekly_seasonality=weekly,
-            yearly_seasonality=span_days >= YEARLY_MIN_DAYS,
+            yearly_seasonality=YEARLY_ORDER if span_days >= YEARLY_MIN_DAYS else False,
             interval_width=self.interval_width,
             changepoint_prior_scale=self.changepoint_prior_scale,
             uncertainty_samples=self.uncertainty_samples,
