@@ -12,6 +12,7 @@ TensorFlow is imported lazily: importing ``core.detectors`` must stay cheap for 
 
 from __future__ import annotations
 
+import random
 import warnings
 from typing import ClassVar
 
@@ -181,8 +182,6 @@ class LSTMDetector(Detector):
 
     # ---- fit ----------------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, progress: Progress | None = None) -> None:
-        import keras
-
         window = int(self.window or default_window(frame.index))
         if len(frame) < window + self.min_points:
             raise ValueError(
@@ -214,6 +213,33 @@ class LSTMDetector(Detector):
         n_val = max(1, int(round(len(ok) * self.validation_fraction)))
         train, val = ok[:-n_val], ok[-n_val:]  # time ordered: validate on the latest stretch
 
+        # set_random_seed reseeds Python's and NumPy's global generators too: put them back after
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            model, history = self._train(seq, exog, target, train, val, progress)
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+        self.model_ = model
+        self.loss_ = [float(x) for x in history.history["loss"]]
+        self.val_loss_ = [float(x) for x in history.history["val_loss"]]
+        self.epochs_run_ = len(self.loss_)
+        self.best_epoch_ = int(np.argmin(self.val_loss_)) + 1
+
+        resid = value.to_numpy() - self._predict(frame)
+        good = np.isfinite(resid) & ~suspect
+        r = resid[good]
+        self.resid_median_ = float(np.median(r))
+        mad = float(np.median(np.abs(r - self.resid_median_)))
+        self.resid_scale_ = MAD_TO_SIGMA * mad or float(np.std(r)) or 1.0
+        tail = (1 - self.interval_width) / 2
+        self.resid_lower_, self.resid_upper_ = (float(q) for q in np.quantile(r, [tail, 1 - tail]))
+
+    def _train(self, seq, exog, target, train, val, progress):
+        """Seeded Keras training with early stopping on the time-ordered validation rows."""
+        import keras
+
+        window = self.window_
         keras.utils.set_random_seed(self.seed)
         model = self._build(exog.shape[1])
         callbacks = [
@@ -232,20 +258,7 @@ class LSTMDetector(Detector):
             callbacks=callbacks,
             verbose=0,
         )
-        self.model_ = model
-        self.loss_ = [float(x) for x in history.history["loss"]]
-        self.val_loss_ = [float(x) for x in history.history["val_loss"]]
-        self.epochs_run_ = len(self.loss_)
-        self.best_epoch_ = int(np.argmin(self.val_loss_)) + 1
-
-        resid = value.to_numpy() - self._predict(frame)
-        good = np.isfinite(resid) & ~suspect
-        r = resid[good]
-        self.resid_median_ = float(np.median(r))
-        mad = float(np.median(np.abs(r - self.resid_median_)))
-        self.resid_scale_ = MAD_TO_SIGMA * mad or float(np.std(r)) or 1.0
-        tail = (1 - self.interval_width) / 2
-        self.resid_lower_, self.resid_upper_ = (float(q) for q in np.quantile(r, [tail, 1 - tail]))
+        return model, history
 
     def _build(self, n_exog: int):
         import keras
