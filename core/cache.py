@@ -236,6 +236,23 @@ def scored(ref: DatasetRef, settings: Any) -> pd.DataFrame:
     return score_frame(fitted_detector(ref, settings), dataset(ref).frame)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def flagged(ref: DatasetRef, settings: Any, threshold: Any) -> tuple[pd.Series, pd.DataFrame, str]:
+    """Flags, events and the events' energy unit for (dataset, detector, threshold settings).
+
+    Cheap steps, never a refit; cached anyway because ``find_events`` grows with the number of
+    events (seconds for thousands on a long series), so going back to a threshold is instant.
+    """
+    from core.events import find_events
+    from core.thresholds import flag_points
+
+    ds = dataset(ref)
+    frame = scored(ref, settings)
+    flags = flag_points(frame, threshold)
+    events = find_events(frame, flags, freq=ds.freq, unit=ds.unit)
+    return flags, events, str(events.attrs.get("energy_unit", ds.unit))
+
+
 # ---- forecasts ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ForecastSettings:

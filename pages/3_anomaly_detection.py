@@ -11,9 +11,8 @@ from core import cache, report
 from core.charts import anomaly_figure
 from core.detectors import REGISTRY
 from core.evaluation import evaluate
-from core.events import find_events
 from core.pipeline import DetectorSettings
-from core.thresholds import ThresholdSettings, flag_points
+from core.thresholds import ThresholdSettings
 from core.views import (
     EVENT_TABLE_COLUMNS,
     detector_settings,
@@ -124,9 +123,7 @@ if not cache.model_ready(ref, det_settings):
 scored = cache.scored(ref, det_settings)
 
 # ---- threshold -> flags -> events (cheap: every slider move) -------------------------------------
-flags = flag_points(scored, th)
-events = find_events(scored, flags, freq=ds.freq, unit=ds.unit)
-energy_unit = events.attrs.get("energy_unit", ds.unit)
+flags, events, energy_unit = cache.flagged(ref, det_settings, th)
 
 first, last = scored.index[0].date(), scored.index[-1].date()
 o1, o2, o3 = st.columns([2, 1, 1])

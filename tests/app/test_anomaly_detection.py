@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import core.cache
 import core.events
 import core.report
 from core.charts import ANOMALY_RED
@@ -133,7 +134,7 @@ def test_selecting_an_event_zooms_and_links_to_explanation():
     )  # that page takes st.session_state["explain_event"]
 
 
-def test_events_csv_download_escapes_formula_cells(monkeypatch):
+def test_events_csv_download_escapes_formula_cells(monkeypatch, request):
     """The events CSV the page offers neutralises text a spreadsheet would run as a formula."""
     real_find, real_csv = core.events.find_events, core.report.events_csv
     sent: list[bytes] = []
@@ -149,6 +150,8 @@ def test_events_csv_download_escapes_formula_cells(monkeypatch):
 
     monkeypatch.setattr(core.events, "find_events", find_with_formula)
     monkeypatch.setattr(core.report, "events_csv", spy)
+    core.cache.flagged.clear()  # events are cached by settings; make this test compute its own
+    request.addfinalizer(core.cache.flagged.clear)  # and leave no patched events behind
     at = flagged_studio()
     assert [b for b in at.get("download_button") if "Events CSV" in b.proto.label]
     text = sent[-1].decode()
