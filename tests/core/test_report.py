@@ -106,4 +106,26 @@ def test_figure_png_or_clear_error():
     png = figure_png(fig, width=400, height=300)
     assert png.startswith(b"\x89PNG")
     pdf = pdf_report(title="r", dataset={}, settings={}, events=_events(), chart_png=png)
-    assert len(PdfReader(io.BytesIO(pdf)).pages[0].images) == 1  # on the first page, beside the facts
+    assert (
+        len(PdfReader(io.BytesIO(pdf)).pages[0].images) == 1
+    )  # on the first page, beside the facts
+
+
+def test_pdf_from_real_events_holds_the_table(shared_data):
+    """Events found on a real LEAD meter go into the PDF table: every type and the first cause."""
+    from core.data import parse_upload
+    from core.events import find_events
+    from core.pipeline import DetectorSettings, make_detector, score_frame
+    from core.thresholds import ThresholdSettings, flag_points
+
+    path = shared_data / "lead_dev" / "building_1074.csv"
+    ds = parse_upload(path.read_bytes(), path.name)
+    scored = score_frame(make_detector(DetectorSettings("rolling_z")).fit(ds.frame), ds.frame)
+    flags = flag_points(scored, ThresholdSettings(mode="percentile", percentile=99.5))
+    events = find_events(scored, flags, freq=ds.freq, unit=ds.unit)
+    assert len(events) > 0
+    pdf = pdf_report(title="LEAD 1074", dataset={"Name": ds.name}, settings={}, events=events)
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+    for kind in events["type"].unique():
+        assert kind in text
+    assert " ".join(str(events["cause"].iloc[0]).split()[:4]) in text
