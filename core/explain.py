@@ -429,7 +429,7 @@ def explanation_sentence(point: Mapping[str, Any], explanation: Explanation) -> 
     kind = str(point.get("type", "") or "")
     lead = _lead(ts, value, expected, kind)
     top = explanation.top(2)
-    parts = [f"the {r.label} ({r.value:+.2g})" for r in top.itertuples()]
+    parts = [f"the {r.label} ({_signed(r.value)})" for r in top.itertuples()]
     drivers = " and ".join(parts)
     if explanation.method == "isolation_forest":
         tail = f"the biggest contributors were {drivers}"
@@ -445,6 +445,11 @@ def explanation_sentence(point: Mapping[str, Any], explanation: Explanation) -> 
             f"{explanation.base_value:,.1f}, moved most by {drivers}"
         )
     return f"{lead}; {tail}."
+
+
+def _signed(v: float) -> str:
+    """+1.8, -0.15, +1,234: two significant digits for small numbers, whole units for big ones."""
+    return f"{v:+,.0f}" if abs(v) >= 10 else f"{v:+.2g}"
 
 
 def _lead(ts: pd.Timestamp, value: float, expected: float, kind: str) -> str:

@@ -98,21 +98,13 @@ method = c1.radio(
 view = c2.segmented_control("View", ["Per anomaly", "Global"], key="explain_view") or "Global"
 
 detector_label = REGISTRY[det_settings.detector].title or det_settings.detector
-_ready(det_settings, detector_label)
-target = explaining_settings(det_settings, method)
-if target != det_settings:
-    st.caption(
-        f"The current detector ({detector_label}) has no {EXPLAINERS[method]} part, so a "
-        f"{REGISTRY[method].title} is fitted on this dataset to explain the same readings."
-    )
-    _ready(target, REGISTRY[method].title)
 
 # ---- global view (Isolation Forest SHAP) ----------------------------------------------------------
 if view == "Global":
     forest_settings = explaining_settings(det_settings, "isolation_forest")
     if method != "isolation_forest":
         st.info("The global view is SHAP on the Isolation Forest, whichever explainer is picked.")
-        _ready(forest_settings, "Isolation Forest")
+    _ready(forest_settings, REGISTRY[forest_settings.detector].title)
     with st.spinner("Computing SHAP values for a sample of readings…"):
         g = cache.global_explanation(ref, forest_settings)
     st.subheader("What the model looks at")
@@ -134,6 +126,14 @@ if view == "Global":
     st.stop()
 
 # ---- per anomaly -------------------------------------------------------------------------------
+_ready(det_settings, detector_label)
+target = explaining_settings(det_settings, method)
+if target != det_settings:
+    st.caption(
+        f"The current detector ({detector_label}) has no {EXPLAINERS[method]} part, so "
+        f"{REGISTRY[method].title} is fitted on this dataset on its own to explain the same readings."
+    )
+    _ready(target, REGISTRY[method].title)
 scored = cache.scored(ref, det_settings)
 flags = flag_points(scored, th)
 events = find_events(scored, flags, freq=ds.freq, unit=ds.unit).reset_index(drop=True)

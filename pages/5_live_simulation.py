@@ -90,10 +90,10 @@ if not cache.live_ready(ref, det_settings, warmup):
             st.stop()
         status.update(label=f"{label}: ready", state="complete", expanded=False)
 
-config = (ref, det_settings, th, warmup, shown)
+config = (ref, det_settings, th, warmup)
 if st.session_state.get("live_config") != config:
     detector = cache.live_detector(ref, det_settings, warmup)
-    settings = LiveSettings.from_threshold(th, keep=max(shown, 500))
+    settings = LiveSettings.from_threshold(th, keep=1000)  # the most "Readings shown" offers
     with st.spinner("Preparing the stream…"):
         st.session_state["live_state"] = init_state(detector, frame.iloc[:warmup], settings)
     st.session_state["live_config"] = config
