@@ -71,7 +71,8 @@ warmup_days = c2.number_input(
     key="live_warmup_days",
 )
 shown = c3.slider("Readings shown", 50, 1000, 300, 50, key="live_window")
-warmup = int(min(warmup_days * per_day, len(frame) - 1))
+# at least 96 readings, so daily data still gives a detector two "min_points" to learn from
+warmup = int(min(max(warmup_days * per_day, 96), len(frame) - 1))
 stream = frame.iloc[warmup:]
 
 label = REGISTRY[det_settings.detector].title or det_settings.detector
