@@ -41,6 +41,8 @@ def test_forest_shap_adds_up_to_the_detector_score(forest_case):
         x = scaler.transform(det.features(frame).loc[[ts]].to_numpy())
         assert score_samples == pytest.approx(float(forest.score_samples(x)[0]), abs=1e-9)
         assert -score_samples == pytest.approx(float(raw.loc[ts]), abs=1e-9)  # flipped once
+        decision = float(forest.decision_function(x)[0])  # score_samples shifted by the offset
+        assert score_samples - forest.offset_ == pytest.approx(decision, abs=1e-9)
         assert len(e.values) == len(e.feature_names) == len(e.feature_labels) == len(e.data)
 
 
