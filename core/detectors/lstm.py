@@ -36,9 +36,11 @@ def step_seconds(index: pd.DatetimeIndex) -> float:
 
 
 def default_window(index: pd.DatetimeIndex) -> int:
-    """One day of steps, kept between 14 (daily data: two weeks) and 96 (15-min data: one day)."""
+    """One day of steps, kept between 14 (daily data: two weeks) and 48 (30-min data: one day;
+    15-min data: 12 hours). Training time grows with the window; the calendar inputs already say
+    what time of day it is."""
     per_day = round(86_400 / step_seconds(index))
-    return int(np.clip(per_day, 14, 96))
+    return int(np.clip(per_day, 14, 48))
 
 
 def calendar_inputs(index: pd.DatetimeIndex, country: str | None = None) -> np.ndarray:
@@ -146,6 +148,10 @@ class LSTMDetector(Detector):
         Feed the ``temperature`` column when the frame has one.
     validation_fraction : float
         Last share of the training targets held out for early stopping.
+    max_train_points : int
+        Train on at most the latest this-many targets (a year of hourly readings is 8,784), so a
+        year of 15-minute data trains in about the time of a year of hourly data. Scaling and the
+        residual statistics still use the whole frame.
     """
 
     name: ClassVar[str] = "lstm"
@@ -166,6 +172,7 @@ class LSTMDetector(Detector):
         country: str | None = None,
         use_temperature: bool = True,
         validation_fraction: float = 0.15,
+        max_train_points: int = 10_000,
     ) -> None:
         self.window = window
         self.units = units
@@ -179,6 +186,7 @@ class LSTMDetector(Detector):
         self.country = country
         self.use_temperature = use_temperature
         self.validation_fraction = validation_fraction
+        self.max_train_points = max_train_points
 
     # ---- fit ----------------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, progress: Progress | None = None) -> None:
@@ -210,6 +218,8 @@ class LSTMDetector(Detector):
         target = (value.to_numpy() - self.value_center_) / self.value_scale_
         rows = np.arange(window, len(frame))
         ok = rows[np.isfinite(target[rows]) & ~suspect[rows]]
+        if self.max_train_points:
+            ok = ok[-self.max_train_points :]
         n_val = max(1, int(round(len(ok) * self.validation_fraction)))
         train, val = ok[:-n_val], ok[-n_val:]  # time ordered: validate on the latest stretch
 
@@ -234,6 +244,8 @@ class LSTMDetector(Detector):
         self.resid_scale_ = MAD_TO_SIGMA * mad or float(np.std(r)) or 1.0
         tail = (1 - self.interval_width) / 2
         self.resid_lower_, self.resid_upper_ = (float(q) for q in np.quantile(r, [tail, 1 - tail]))
+        lo, hi = np.nanquantile(clean.to_numpy(dtype=float), [tail, 1 - tail])
+        self.value_spread_ = float(hi - lo)  # caps how wide a long-range forecast band may get
 
     def _train(self, seq, exog, target, train, val, progress):
         """Seeded Keras training with early stopping on the time-ordered validation rows."""
@@ -347,8 +359,9 @@ class LSTMDetector(Detector):
 
         Each prediction is fed back as the newest reading. The band is the training residual
         quantile band widened by ``sqrt(h)`` at ``h`` steps ahead (errors compound roughly like a
-        random walk). ``temperature`` (one value per future step) is required when the model was
-        trained with it.
+        random walk), but never wider than the spread of the training readings themselves (the
+        same coverage): far ahead the forecast knows no less than "a usual reading for this meter".
+        ``temperature`` (one value per future step) is required when the model was trained with it.
         """
         self._check_fitted()
         self._check_frame(frame, fitting=False)
@@ -366,7 +379,9 @@ class LSTMDetector(Detector):
             preds[i] = p
             buf.append(p)
         yhat = preds * self.value_scale_ + self.value_center_
-        widen = np.sqrt(np.arange(1, len(index) + 1))
+        band = self.resid_upper_ - self.resid_lower_
+        cap = max(self.value_spread_ / band, 1.0) if band > 0 else 1.0
+        widen = np.minimum(np.sqrt(np.arange(1, len(index) + 1)), cap)
         return pd.DataFrame(
             {
                 "expected": yhat,

@@ -132,7 +132,7 @@ def test_calendar_inputs_and_default_window():
     np.testing.assert_allclose(cal[:, 0] ** 2 + cal[:, 1] ** 2, 1.0)
     assert cal[:24, 4].sum() == 0 and cal[24:72, 4].all()  # 25 and 26 December
     assert default_window(idx) == 24
-    assert default_window(pd.date_range("2023-01-01", periods=10, freq="15min")) == 96
+    assert default_window(pd.date_range("2023-01-01", periods=10, freq="15min")) == 48
     assert default_window(pd.date_range("2023-01-01", periods=10, freq="1D")) == 14
 
 

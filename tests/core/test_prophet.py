@@ -85,3 +85,15 @@ def test_save_load_round_trip_gives_identical_scores(fitted, anomalous, tmp_path
     frame, _ = anomalous
     back = load_detector(save_detector(fitted, tmp_path / "prophet"))
     np.testing.assert_allclose(back.score(frame), fitted.score(frame), rtol=1e-9)
+
+
+def test_sub_hourly_data_is_fitted_on_hourly_means_with_a_native_band():
+    """15-minute readings are fitted as hourly means (4x fewer rows) but predicted and banded at
+    15 minutes: about interval_width of the readings fall inside the band."""
+    frame = synthetic_frame(n_days=21, freq="15min")
+    det = ProphetDetector().fit(frame)
+    assert det.hourly_fit_ and len(det.model_.history) == len(frame) // 4
+    exp = det.expected(frame)
+    inside = (frame["value"] >= exp["lower"]) & (frame["value"] <= exp["upper"])
+    assert 0.9 <= inside.mean() <= 0.99
+    assert det.half_width_ > det.model_half_width_  # 15-minute noise exceeds hourly-mean noise
