@@ -8,7 +8,6 @@ import streamlit as st
 from core import cache
 from core.charts import anomaly_figure
 from core.detectors import REGISTRY
-from core.events import find_events
 from core.explain import (
     EXPLAINERS,
     ExplainError,
@@ -23,7 +22,7 @@ from core.explain_charts import (
     positions_figure,
     waterfall_figure,
 )
-from core.thresholds import ThresholdSettings, flag_points
+from core.thresholds import ThresholdSettings
 from core.views import detector_settings
 from pages._sidebar import current_dataset, current_ref, plotly_template, require_router
 
@@ -135,8 +134,8 @@ if target != det_settings:
     )
     _ready(target, REGISTRY[method].title)
 scored = cache.scored(ref, det_settings)
-flags = flag_points(scored, th)
-events = find_events(scored, flags, freq=ds.freq, unit=ds.unit).reset_index(drop=True)
+flags, events, _ = cache.flagged(ref, det_settings, th)  # the detection page's own events
+events = events.reset_index(drop=True)
 if events.empty:
     st.info("No events at the current threshold. Lower it on the Anomaly detection page.")
     st.stop()
