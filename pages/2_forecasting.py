@@ -83,9 +83,13 @@ def _run(settings: cache.ForecastSettings, label: str):
 
         try:
             result = cache.forecast(ref, settings, progress=_progress)
-        except ValueError as err:
+        except ValueError as err:  # the model's own "not enough data" kind of message
             status.update(label=f"{label}: not available for this dataset", state="error")
             st.warning(str(err))
+            return None
+        except Exception as err:  # keep the page up; say what failed in one line
+            status.update(label=f"{label} failed", state="error")
+            st.error(f"{label} failed: {type(err).__name__}: {str(err).splitlines()[0][:300]}")
             return None
         status.update(label=f"{label}: ready", state="complete", expanded=False)
     return result

@@ -119,6 +119,10 @@ if not cache.model_ready(ref, det_settings):
             status.update(label="Could not fit the detector", state="error")
             st.error(f"{err}")
             st.stop()
+        except Exception as err:  # keep the page up; say what failed in one line
+            status.update(label="Could not fit the detector", state="error")
+            st.error(f"{type(err).__name__}: {str(err).splitlines()[0][:300] if str(err) else ''}")
+            st.stop()
         status.update(label=f"{label}: ready", state="complete", expanded=False)
 scored = cache.scored(ref, det_settings)
 
@@ -177,7 +181,16 @@ if ds.has_labels:
         "Point-wise and event-wise scores against the file's anomaly labels, beside a random "
         "detector that flags the same number of readings. Labels never train a model."
     )
-    st.dataframe(metrics_table(result), hide_index=True, key="detect_metrics")
+    st.dataframe(
+        metrics_table(result),
+        hide_index=True,
+        key="detect_metrics",
+        column_config={
+            "metric": st.column_config.TextColumn("Metric"),
+            "detector": st.column_config.NumberColumn("These settings", format="%.3f"),
+            "random": st.column_config.NumberColumn("Random baseline", format="%.3f"),
+        },
+    )
 
 st.subheader(f"Events ({len(view_events)})")
 if view_events.empty:
