@@ -124,7 +124,13 @@ if not cache.model_ready(ref, det_settings):
             st.error(f"{type(err).__name__}: {str(err).splitlines()[0][:300] if str(err) else ''}")
             st.stop()
         status.update(label=f"{label}: ready", state="complete", expanded=False)
-scored = cache.scored(ref, det_settings)
+try:
+    scored = cache.scored(ref, det_settings)
+except Exception as err:  # e.g. a saved model that no longer matches its detector's code
+    st.error(
+        f"Scoring failed: {type(err).__name__}: {str(err).splitlines()[0][:300] if str(err) else ''}"
+    )
+    st.stop()
 
 # ---- threshold -> flags -> events (cheap: every slider move) -------------------------------------
 flags, events, energy_unit = cache.flagged(ref, det_settings, th)
