@@ -93,11 +93,17 @@ def current_dataset() -> Dataset:
 
 
 def plotly_template() -> str:
-    """Plotly template following the Streamlit theme (light / dark)."""
+    """Plotly template following the Streamlit theme (dark -> "plotly_dark").
+
+    The browser reports its theme only after the first run (that run reads "light"), so a configured
+    ``theme.base = "dark"`` counts as dark from the start.
+    """
     try:
         kind = st.context.theme.type
-    except Exception:  # older runtimes / tests without a browser context
+    except Exception:  # a runtime without a browser context
         kind = None
+    if kind != "dark" and st.get_option("theme.base") == "dark":
+        kind = "dark"
     return theme_template(kind)
 
 
