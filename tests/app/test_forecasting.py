@@ -40,3 +40,16 @@ def test_lstm_overlay():
     at = open_page(app(forecast_lstm=True, forecast_days=7), PAGE)
     names = [t.get("name") for t in chart_spec(at, "forecast_chart")["data"]]
     assert "LSTM forecast" in names
+
+
+@pytest.mark.slow
+def test_backtest_table_on_demand():
+    """ "Run the backtest" gives MAE, MAPE and RMSE for Prophet, LSTM and seasonal naive."""
+    at = open_page(app(forecast_lstm=False), PAGE)
+    assert not [d for d in at.dataframe if "mae" in d.value.columns]
+    at.button(key="forecast_backtest").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = [d.value for d in at.dataframe if "mae" in d.value.columns][0]
+    assert set(table["model"]) == {"prophet", "lstm", "seasonal_naive"}
+    assert {"mae", "mape", "rmse"} <= set(table.columns)
+    assert (table["mae"] > 0).all()
