@@ -94,3 +94,41 @@ def metrics_table(result: dict[str, float]) -> pd.DataFrame:
         if key in result
     ]
     return pd.DataFrame(rows, columns=["metric", "detector", "random"])
+
+
+def date_window(
+    scored: pd.DataFrame, flags: pd.Series, events: pd.DataFrame, start: Any, end: Any
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """The readings, flags and events between two calendar dates (``end`` included, whole day).
+
+    Events that overlap the window are kept whole, so their excess energy stays what the table says.
+    """
+    tz = scored.index.tz
+    lo = (
+        pd.Timestamp(start).tz_localize(tz)
+        if pd.Timestamp(start).tz is None
+        else pd.Timestamp(start)
+    )
+    hi = pd.Timestamp(end).tz_localize(tz) if pd.Timestamp(end).tz is None else pd.Timestamp(end)
+    hi = hi + pd.Timedelta(days=1)
+    inside = (scored.index >= lo) & (scored.index < hi)
+    if events.empty:
+        kept = events
+    else:
+        kept = events[
+            (pd.to_datetime(events["end"]) >= lo) & (pd.to_datetime(events["start"]) < hi)
+        ]
+    return scored.loc[inside], flags.loc[inside], kept
+
+
+def metrics_lines(result: dict[str, float]) -> dict[str, str]:
+    """``evaluate`` output as "value (random value)" lines for the PDF report."""
+    return {
+        row["metric"]: f"{row['detector']:.3f} (random {row['random']:.3f})"
+        for row in metrics_table(result).to_dict("records")
+    }
+
+
+def file_stem(name: str, limit: int = 40) -> str:
+    """A download file-name stem from a dataset name: letters and digits, the rest as "_"."""
+    return "".join(ch if ch.isalnum() else "_" for ch in name)[:limit] or "dataset"

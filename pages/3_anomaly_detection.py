@@ -15,9 +15,12 @@ from core.pipeline import DetectorSettings
 from core.thresholds import ThresholdSettings
 from core.views import (
     EVENT_TABLE_COLUMNS,
+    date_window,
     detector_settings,
     event_window,
     events_table,
+    file_stem,
+    metrics_lines,
     metrics_table,
     summary_counts,
 )
@@ -143,11 +146,7 @@ picked = o1.date_input(
 show_anomalies = o2.toggle("Show anomalies", value=True, key="detect_show")
 show_band = o3.toggle("Show expected range", value=True, key="detect_band")
 start, end = picked if isinstance(picked, tuple) and len(picked) == 2 else (first, last)
-lo = pd.Timestamp(start, tz=scored.index.tz)
-hi = pd.Timestamp(end, tz=scored.index.tz) + pd.Timedelta(days=1)
-in_view = (scored.index >= lo) & (scored.index < hi)
-view, view_flags = scored.loc[in_view], flags.loc[in_view]
-view_events = events[(pd.to_datetime(events["end"]) >= lo) & (pd.to_datetime(events["start"]) < hi)]
+view, view_flags, view_events = date_window(scored, flags, events, start, end)
 
 counts = summary_counts(view, view_flags, view_events, ds.freq)
 m = st.columns(4)
@@ -240,15 +239,8 @@ settings_text = {
     "Minimum deviation": f"{min_dev} {ds.unit} and {min_dev_pct} % of expected",
     "Date range": f"{start} to {end}",
 }
-metrics_for_pdf = (
-    {
-        r["metric"]: f"{r['detector']:.3f} (random {r['random']:.3f})"
-        for r in metrics_table(result).to_dict("records")
-    }
-    if ds.has_labels
-    else None
-)
-stem = "".join(ch if ch.isalnum() else "_" for ch in ds.name)[:40] or "dataset"
+metrics_for_pdf = metrics_lines(result) if ds.has_labels else None
+stem = file_stem(ds.name)
 can_png = report.browser_path() is not None
 
 
