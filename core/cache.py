@@ -167,11 +167,11 @@ def dataset(ref: DatasetRef) -> Dataset:
 
         return load_sample(ref.name)
     if ref.source == "sample":
+        from core.data import parse_upload
         from core.samples import SAMPLES
 
-        data, filename = sample_bytes(ref.name)
-        title = SAMPLES[ref.name].title
-        return parsed_upload(data, filename, ref.schema, ref.options, name=title)
+        data, filename = sample_bytes(ref.name)  # a file on disk: never held in the upload store
+        return parse_upload(data, filename, ref.schema, ref.options, name=SAMPLES[ref.name].title)
     data = upload_bytes(ref.digest)
     return parsed_upload(data, ref.name, ref.schema, ref.options)
 
@@ -206,6 +206,15 @@ def schema_guess(digest: str, filename: str):
     from core.data import guess_schema
 
     return guess_schema(upload_bytes(digest), filename)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sample_schema_guess(key: str):
+    """``core.data.guess_schema`` for a bundled sample file."""
+    from core.data import guess_schema
+
+    data, filename = sample_bytes(key)
+    return guess_schema(data, filename)
 
 
 # ---- detectors ------------------------------------------------------------------------------------
@@ -355,7 +364,9 @@ def live_ready(ref: DatasetRef, settings: Any, warmup: int) -> bool:
 
 def live_detector(ref: DatasetRef, settings: Any, warmup: int, *, progress: Progress | None = None):
     """A detector fitted on the first ``warmup`` readings only (the live page replays the rest)."""
-    from core.pipeline import make_detector
+    from core.pipeline import causal_settings, make_detector
+
+    settings = causal_settings(settings)
 
     def make():
         frame = dataset(ref).frame.iloc[:warmup]

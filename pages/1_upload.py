@@ -65,23 +65,26 @@ if source is None:
         format_func=samples.get,
         key="upload_sample",
     )
-    data, filename = cache.sample_bytes(sample_key)
+    filename = cache.sample_bytes(sample_key)[1]
     digest = ""
 else:
     sample_key = None
     # hash each file once, not on every rerun (a 200 MB sha256 is noticeable)
     seen = st.session_state.setdefault("upload_digests", {})
     data, filename = source.getvalue(), source.name
-    digest = seen.get(source.file_id)
-    if digest is None or not cache.upload_held(digest):
-        digest = seen[source.file_id] = cache.remember_upload(data, filename)
     if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
         st.error(f"{filename} is {len(data) / 1e6:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
         st.stop()
+    digest = seen.get(source.file_id)
+    if digest is None or not cache.upload_held(digest):
+        digest = seen[source.file_id] = cache.remember_upload(data, filename)
 
-file_digest = digest or cache.remember_upload(data, filename)
+# widget keys below are per file, so a new file starts from its own detected columns
+file_digest = digest or f"sample-{sample_key}"
 try:
-    guess = cache.schema_guess(file_digest, filename)
+    guess = (
+        cache.schema_guess(digest, filename) if digest else cache.sample_schema_guess(sample_key)
+    )
 except DataError as err:
     st.error(str(err))
     st.info(HINT)
