@@ -224,7 +224,7 @@ if st.button(
     key="upload_use",
 ):
     st.session_state["dataset_key"] = new_ref
-    for key in [k for k in st.session_state if str(k).startswith(("detect_sel", "explain_"))]:
+    for key in [k for k in st.session_state if str(k).startswith("explain_")]:
         del st.session_state[key]
     st.rerun()
 if is_current:

@@ -141,7 +141,11 @@ flags, events, energy_unit = cache.flagged(ref, det_settings, th)
 first, last = scored.index[0].date(), scored.index[-1].date()
 o1, o2, o3 = st.columns([2, 1, 1])
 picked = o1.date_input(
-    "Date range", value=(first, last), min_value=first, max_value=last, key="detect_range"
+    "Date range",
+    value=(first, last),
+    min_value=first,
+    max_value=last,
+    key=f"detect_range_{ds.digest[:12]}",  # per dataset: another file has other dates
 )
 show_anomalies = o2.toggle("Show anomalies", value=True, key="detect_show")
 show_band = o3.toggle("Show expected range", value=True, key="detect_band")
@@ -158,7 +162,7 @@ m[3].metric(f"Excess flagged ({energy_unit})", f"{counts['excess']:,.1f}")
 # the table's key changes with the settings, so a stale selection never points at another event
 table_key = (
     "detect_events_"
-    + hashlib.sha256(repr((det_settings, th, start, end)).encode()).hexdigest()[:12]
+    + hashlib.sha256(repr((ds.digest, det_settings, th, start, end)).encode()).hexdigest()[:12]
 )
 selection = st.session_state.get(table_key)
 rows = list((selection or {}).get("selection", {}).get("rows", []))

@@ -132,7 +132,7 @@ def _switch_sample() -> None:
     choice = st.session_state.get("sidebar_dataset")
     if choice and choice != "__current__":
         st.session_state["dataset_key"] = cache.DatasetRef.sample(choice)
-        for key in [k for k in st.session_state if str(k).startswith(("detect_sel", "explain_"))]:
+        for key in [k for k in st.session_state if str(k).startswith("explain_")]:
             del st.session_state[key]
 
 

@@ -176,3 +176,12 @@ def test_chart_template_follows_theme(theme, background):
     open_page(at, PAGE)
     layout = chart_spec(at, "detect_chart")["layout"]
     assert layout["template"]["layout"]["plot_bgcolor"] == background
+
+
+def test_switching_sample_on_the_page_keeps_it_working():
+    """Switching to a sample with other dates, right on the studio page, re-scores without errors."""
+    at = flagged_studio()
+    at.sidebar.selectbox(key="sidebar_dataset").set_value("uk_demand").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "England" in at.caption[0].value
+    assert int(metric(at, "Flagged readings").replace(",", "")) > 0
