@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from core.live_charts import live_figure
-from core.pipeline import DetectorSettings, make_detector
+from core.pipeline import DetectorSettings, causal_settings, make_detector
 from core.samples import load_sample
 from core.simulation import (
     LiveSettings,
@@ -43,7 +43,8 @@ DETECTORS = ("rolling_z", "seasonal_naive", "isolation_forest", "ensemble")
 
 
 def _prepared(detector: str, frame: pd.DataFrame):
-    det = make_detector(DetectorSettings(detector=detector)).fit(frame.iloc[:WARMUP])
+    settings = causal_settings(DetectorSettings(detector=detector))  # as the Live page does
+    det = make_detector(settings).fit(frame.iloc[:WARMUP])
     return init_state(det, frame.iloc[:WARMUP], LiveSettings(keep=500))
 
 

@@ -86,17 +86,22 @@ def holiday_flags(index: pd.DatetimeIndex, country: str | None) -> np.ndarray:
     return np.asarray(index.normalize().isin(dates), dtype=float)
 
 
-def centred_mean(x: pd.Series, window: int) -> pd.Series:
+def centred_mean(x: pd.Series, window: int, causal: bool = False) -> pd.Series:
     """Mean over a window centred on each point (shorter at the edges); NaN where all are NaN.
 
     Centred on purpose: a sustained deviation (a whole day lower than usual) then scores as a block.
+    That looks up to ``window // 2`` steps ahead, which is right for a retrospective analysis of a
+    year of history; ``causal=True`` uses the trailing window instead, for live detection where a
+    reading may be scored only from what came before it.
     """
     if window <= 1:
         return x
-    return x.rolling(window, center=True, min_periods=1).mean()
+    return x.rolling(window, center=not causal, min_periods=1).mean()
 
 
-def feature_frame(frame: pd.DataFrame, country: str | None = None) -> pd.DataFrame:
+def feature_frame(
+    frame: pd.DataFrame, country: str | None = None, causal: bool = False
+) -> pd.DataFrame:
     """One column per engineered feature (names in ``FEATURE_LABELS``), on ``frame.index``.
 
     Parameters
@@ -106,6 +111,8 @@ def feature_frame(frame: pd.DataFrame, country: str | None = None) -> pd.DataFra
         ``temperature`` column is carried through.
     country
         ``holidays`` country code ("US", "GB", ...) for the holiday flag; ``None`` means no holidays.
+    causal
+        Only trailing windows (no look-ahead), see ``centred_mean``.
     """
     index = frame.index
     day, week = seasonal_steps(index)
@@ -131,8 +138,8 @@ def feature_frame(frame: pd.DataFrame, country: str | None = None) -> pd.DataFra
             "diff_day_level_week": median - median.shift(week),
             "typical": typical,
             "dev_typical": dev_typical,
-            "dev_typical_short": centred_mean(dev_typical, steps_per(index, SHORT)),
-            "dev_typical_day": centred_mean(dev_typical, day),
+            "dev_typical_short": centred_mean(dev_typical, steps_per(index, SHORT), causal),
+            "dev_typical_day": centred_mean(dev_typical, day, causal),
             "hour": index.hour + index.minute / 60.0,
             "weekday": index.dayofweek.astype(float),
             "holiday": holiday_flags(index, country),

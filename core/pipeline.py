@@ -288,3 +288,15 @@ def weekly_profile(value: pd.Series, k: float = PROFILE_K) -> pd.DataFrame:
         },
         index=idx,
     )
+
+
+def causal_settings(settings: DetectorSettings) -> DetectorSettings:
+    """The same detector with trailing windows only, when it has that option.
+
+    Live detection may score a reading only from what came before it; causal features also let a
+    whole batch of new readings be scored in one call (see ``core.simulation``).
+    """
+    cls = REGISTRY.get(settings.detector)
+    if cls is None or "causal" not in cls._param_names():
+        return settings
+    return DetectorSettings.of(settings.detector, **{**settings.kwargs(), "causal": True})

@@ -562,13 +562,14 @@ def _leading_nan(detector: Detector, hist: pd.DataFrame) -> int:
 def _is_batch_causal(of, hist: pd.DataFrame, context: int, probe: int = 12) -> bool:
     """Does ``of`` on a window ending later give the same numbers as on windows ending at each
     reading? (``of``: window -> one value per row, e.g. ``detector.calibrated``.)"""
-    probe = max(1, min(probe, len(hist) - context - 1)) if len(hist) > context + 1 else 0
-    if probe == 0:
+    probe = max(1, min(probe, len(hist) // 4))
+    if len(hist) < 2 * probe:
         return False
-    window = hist.iloc[-(context + probe) :]
+    window = hist.iloc[-(context + probe) :]  # all of the history when it is shorter than that
+    n = len(window)
     joint = np.asarray(of(window), dtype=float)[-probe:]
     alone = np.array(
-        [np.asarray(of(window.iloc[: context + i + 1]), dtype=float)[-1] for i in range(probe)]
+        [np.asarray(of(window.iloc[: n - probe + i + 1]), dtype=float)[-1] for i in range(probe)]
     )
     return _same(joint, alone)
 

@@ -105,7 +105,9 @@ def transformed(frame: pd.DataFrame, use_log: bool, offset: float) -> pd.DataFra
     return out
 
 
-def model_matrix(frame: pd.DataFrame, profile: np.ndarray, country: str | None) -> pd.DataFrame:
+def model_matrix(
+    frame: pd.DataFrame, profile: np.ndarray, country: str | None, causal: bool = False
+) -> pd.DataFrame:
     """The feature-based detectors' inputs (``MODEL_FEATURES``), NaN only where the reading is.
 
     ``frame`` is already on the model's scale (see ``transformed``) and ``profile`` is the median
@@ -113,7 +115,7 @@ def model_matrix(frame: pd.DataFrame, profile: np.ndarray, country: str | None) 
     (week -> day -> previous -> the value itself); the usual reading of the last weeks falls back
     to the profile, so the first weeks are still scored.
     """
-    f = feature_frame(frame, country=country)
+    f = feature_frame(frame, country=country, causal=causal)
     day = steps_per(frame.index, DAY)
     short = steps_per(frame.index, SHORT)
     v = f["value"]
@@ -129,11 +131,11 @@ def model_matrix(frame: pd.DataFrame, profile: np.ndarray, country: str | None) 
             "diff_1": v - lag_1,
             "diff_week": v - lag_week,
             "dev_typical": dev_typical,
-            "dev_typical_short": centred_mean(dev_typical, short),
-            "dev_typical_day": centred_mean(dev_typical, day),
+            "dev_typical_short": centred_mean(dev_typical, short, causal),
+            "dev_typical_day": centred_mean(dev_typical, day, causal),
             "dev_profile": dev_profile,
-            "dev_profile_short": centred_mean(dev_profile, short),
-            "dev_profile_day": centred_mean(dev_profile, day),
+            "dev_profile_short": centred_mean(dev_profile, short, causal),
+            "dev_profile_day": centred_mean(dev_profile, day, causal),
             "hour_sin": np.sin(2 * np.pi * hour / 24),
             "hour_cos": np.cos(2 * np.pi * hour / 24),
             "weekend": (f["weekday"] >= 5).astype(float),
@@ -149,10 +151,14 @@ def model_matrix(frame: pd.DataFrame, profile: np.ndarray, country: str | None) 
 
 
 def feature_rows(
-    frame: pd.DataFrame, profile: np.ndarray, country: str | None, columns: list[str]
+    frame: pd.DataFrame,
+    profile: np.ndarray,
+    country: str | None,
+    columns: list[str],
+    causal: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(X, ok)``: the model matrix restricted to ``columns`` and the mask of scorable rows."""
-    m = model_matrix(frame, profile, country)
+    m = model_matrix(frame, profile, country, causal)
     for c in columns:  # a covariate seen in training but absent now: neutral value
         if c not in m.columns:
             m[c] = 0.0
@@ -172,10 +178,12 @@ class FeatureModelMixin:
     """Shared fit/score for detectors that learn from ``model_matrix`` rows with scikit-learn.
 
     Subclasses define ``_estimator(n_rows)`` (an unfitted pipeline) and ``_raw(pipeline, X)`` (higher =
-    more anomalous); they keep ``country`` and ``max_train`` as parameters.
+    more anomalous); they keep ``country``, ``max_train`` and ``causal`` (trailing windows only, for
+    live scoring) as parameters.
     """
 
     country: str | None
+    causal: bool
     max_train: int | None
     random_state: int
 
@@ -187,7 +195,7 @@ class FeatureModelMixin:
         if "temperature" in frame.columns and frame["temperature"].notna().any():
             columns.append("temperature")
         self.columns_ = columns
-        x, ok = feature_rows(scaled, self.profile_, self.country, columns)
+        x, ok = feature_rows(scaled, self.profile_, self.country, columns, self.causal)
         x = x[ok]
         if self.max_train and len(x) > self.max_train:
             rng = np.random.default_rng(self.random_state)
@@ -198,12 +206,12 @@ class FeatureModelMixin:
         """The rows the model sees (columns ``columns_``, before scaling), e.g. for SHAP."""
         self._check_fitted()
         scaled = transformed(frame, self.log_scale_, self.offset_)
-        x, _ = feature_rows(scaled, self.profile_, self.country, self.columns_)
+        x, _ = feature_rows(scaled, self.profile_, self.country, self.columns_, self.causal)
         return pd.DataFrame(x, index=frame.index, columns=self.columns_)
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
         scaled = transformed(frame, self.log_scale_, self.offset_)
-        x, ok = feature_rows(scaled, self.profile_, self.country, self.columns_)
+        x, ok = feature_rows(scaled, self.profile_, self.country, self.columns_, self.causal)
         if not ok.any():
             return np.full(len(frame), np.nan)
         return scores_on(ok, self._raw(self.model_, x[ok]))

@@ -32,7 +32,8 @@ COMBINERS = ("max", "mean", "top2")
 @register
 class EnsembleDetector(Detector):
     """Combine members' calibrated scores by ``combine`` ("max", "mean" or "top2": mean of the two
-    highest), then smooth over ``smooth_hours`` with a centred rolling mean so multi-hour events
+    highest), then smooth over ``smooth_hours`` with a centred rolling mean (trailing with
+    ``causal=True``, which also makes members use trailing features) so multi-hour events
     score as a block.
 
     ``member_params`` maps a member name to keyword arguments for it (e.g. tiny LSTM settings).
@@ -47,11 +48,13 @@ class EnsembleDetector(Detector):
         combine: str = "max",
         smooth_hours: float = 3.0,
         member_params: dict[str, dict[str, Any]] | None = None,
+        causal: bool = False,
     ) -> None:
         self.members = members
         self.combine = combine
         self.smooth_hours = smooth_hours
         self.member_params = member_params
+        self.causal = causal
 
     @property
     def forecasting(self) -> bool:  # type: ignore[override]
@@ -73,7 +76,10 @@ class EnsembleDetector(Detector):
                 def sub(f: float, msg: str, i: int = i, n: int = n, m: str = m) -> None:
                     progress((i + f) / n, f"{m}: {msg}")
 
-            fitted[m] = REGISTRY[m](**params.get(m, {})).fit(frame, progress=sub)
+            kwargs = dict(params.get(m, {}))
+            if self.causal and "causal" in REGISTRY[m]._param_names():
+                kwargs.setdefault("causal", True)
+            fitted[m] = REGISTRY[m](**kwargs).fit(frame, progress=sub)
         self.members_ = fitted
 
     def member_scores(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +115,8 @@ class EnsembleDetector(Detector):
         combined = np.where(all_nan | missing, np.nan, combined)
         w = int(round(self.smooth_hours * steps_per(frame.index, pd.Timedelta("1h"))))
         if w > 1:
-            s = pd.Series(combined).rolling(w, center=True, min_periods=1).mean().to_numpy()
+            rolled = pd.Series(combined).rolling(w, center=not self.causal, min_periods=1)
+            s = rolled.mean().to_numpy()
             combined = np.where(missing, np.nan, s)
         return combined
 

@@ -24,10 +24,11 @@ class IsolationForestDetector(FeatureModelMixin, Detector):
 
     def __init__(
         self,
-        n_estimators: int = 200,
+        n_estimators: int = 100,
         contamination: float = 0.01,
         max_samples: int | str = 512,
         country: str | None = None,
+        causal: bool = False,
         max_train: int | None = None,
         random_state: int = 0,
     ) -> None:
@@ -35,6 +36,7 @@ class IsolationForestDetector(FeatureModelMixin, Detector):
         self.contamination = contamination
         self.max_samples = max_samples
         self.country = country
+        self.causal = causal
         self.max_train = max_train
         self.random_state = random_state
 

@@ -27,11 +27,13 @@ class LOFDetector(FeatureModelMixin, Detector):
         self,
         n_neighbors: int = 150,
         country: str | None = None,
+        causal: bool = False,
         max_train: int | None = 2000,
         random_state: int = 0,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.country = country
+        self.causal = causal
         self.max_train = max_train
         self.random_state = random_state
 

@@ -26,12 +26,14 @@ class OneClassSVMDetector(FeatureModelMixin, Detector):
         nu: float = 0.05,
         gamma: str | float = "scale",
         country: str | None = None,
+        causal: bool = False,
         max_train: int | None = 3000,
         random_state: int = 0,
     ) -> None:
         self.nu = nu
         self.gamma = gamma
         self.country = country
+        self.causal = causal
         self.max_train = max_train
         self.random_state = random_state
 
