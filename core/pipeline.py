@@ -25,7 +25,7 @@ import pandas as pd
 from core.detectors import REGISTRY, Detector, calibrate
 from core.detectors.base import Progress
 from core.store import StoreError, load_detector, read_meta, save_detector
-from core.versions import library_versions
+from core.versions import code_version, library_versions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,12 +105,13 @@ class DetectorSettings:
         return {k: _thaw(v) for k, v in self.params}
 
     def key(self) -> str:
-        """16 hex characters of sha256 over detector, params and library versions."""
+        """16 hex characters of sha256 over detector, params, library versions and detector code."""
         blob = json.dumps(
             {
                 "detector": self.detector,
                 "params": _plain(dict(self.params)),
                 "versions": library_versions(),
+                "code": code_version(),
             },
             sort_keys=True,
             default=repr,
@@ -186,6 +187,7 @@ def fit_detector(
     meta = {
         "digest": digest,
         "settings_key": settings.key(),
+        "code_version": code_version(),
         "params": _plain(settings.kwargs()),
         "fit_seconds": round(seconds, 3),
         "n_points": len(frame),
@@ -204,6 +206,7 @@ def _load_matching(folder: Path, digest: str, settings: DetectorSettings) -> Det
         "digest": digest,
         "detector": settings.detector,
         "versions": library_versions(),
+        "code_version": code_version(),
         "params": _plain(settings.kwargs()),
     }
     wrong = [k for k, v in expected.items() if meta.get(k) != v]

@@ -100,6 +100,13 @@ def test_key_changes_with_params_and_library_versions(monkeypatch):
     assert changed != base.key()
 
 
+def test_key_changes_with_the_detector_code(monkeypatch):
+    """Editing a detector's code retrains: a model saved by older code is never loaded."""
+    base = DetectorSettings.of("lof").key()
+    monkeypatch.setattr(pipeline, "code_version", lambda: "000000000000")
+    assert DetectorSettings.of("lof").key() != base
+
+
 def test_fit_then_load_from_disk(registered, frame, tmp_path):
     """The second call loads the saved model (no refit) and scores identically."""
     s = DetectorSettings.of(CountingDetector.name, shift=1.0)
