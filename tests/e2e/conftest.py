@@ -321,6 +321,10 @@ def shot(page, name: str) -> Path:
 
 
 NOT_FOUND = '[role="dialog"]:has-text("Page not found")'
+# The sidebar's page links: the app's own (st.page_link) and Streamlit's built-in list, if shown.
+NAV_LINKS = (
+    '[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"], [data-testid="stSidebarNav"] a'
+)
 
 
 def page_not_found(page) -> str | None:
@@ -338,7 +342,7 @@ def open_app(page, base_url: str, url_path: str, title: str, timeout: float = ST
     """
     page.goto(f"{base_url}/{url_path}", wait_until="domcontentloaded")
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    nav = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True)
+    nav = page.locator(NAV_LINKS).filter(has_text=title)
     nav.first.wait_for(timeout=timeout)
     wait_idle(page, timeout)
     if page_not_found(page):

@@ -57,7 +57,8 @@ def chart_backgrounds(page) -> list[str]:
 
 
 def test_dark_theme_turns_page_and_charts_dark(page, app_url):
-    """Choosing "Dark" in the main menu darkens the app background and every Plotly chart."""
+    """Choosing "Dark" (in the main menu, or in the OS where the app hides that menu) darkens the
+    app background and every Plotly chart."""
     open_app(page, app_url, "anomaly_detection", "Anomaly detection", SLOW_MS)
     wait_for_trace(page, "Anomalies", timeout=SLOW_MS)
     wait_idle(page, SLOW_MS)
