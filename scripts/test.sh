@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian/Ubuntu machine, then runs the whole suite
 # (core, AppTest and real-browser tests). This is the README's test command; .ci/run calls it.
+# Extra arguments go to pytest (e.g. `bash scripts/test.sh -m "not e2e"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# The browser tests drive Debian's Chromium (Playwright's own browser download is never used) and
+# need real fonts, or pages render as empty boxes. As root (CI) apt runs directly; otherwise via sudo.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+[ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "installing ${missing[*]} with apt-get" >&2
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    "${missing[@]}" >/dev/null
 fi
 
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 python3 -m ruff check .
-python3 -m pytest "$@"
+
+# testpaths in pyproject.toml: tests/core, tests/app and tests/e2e all run. Exit code 5 means
+# pytest collected nothing (a bad path or -k): never let that read as anything but a failure.
+status=0
+python3 -m pytest "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+  echo "pytest collected no tests: refusing to report success" >&2
+  exit 1
+fi
+exit "$status"
