@@ -67,7 +67,7 @@ def test_live_updates_spike_and_pause(page, app_url):
     red_before = red_points(page)
     button(page, r"inject spike$").click()
     # The spike is scored with the next tick; a loaded CI box may take a few ticks to get there.
-    page.wait_for_function(f"() => ({_RED_JS})() > {red_before}", timeout=2 * STEP_MS)
+    page.wait_for_function(f"() => ({_RED_JS})() > {red_before}", timeout=1.5 * STEP_MS)
     spike = [
         t
         for c in plotly_charts(page)

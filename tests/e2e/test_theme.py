@@ -31,7 +31,9 @@ _BACKGROUND_JS = """(el) => {
 
 def luminance(colour: str) -> float:
     """Relative brightness 0..1 of a CSS ``rgb()/rgba()`` or ``#rrggbb`` colour."""
-    colour = colour.strip().lower()
+    colour = {"white": "#ffffff", "black": "#000000"}.get(
+        colour.strip().lower(), colour.strip().lower()
+    )
     if colour.startswith("#"):
         hexes = colour[1:]
         if len(hexes) == 3:
