@@ -9,7 +9,6 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .conftest import (
     SLOW_MS,
-    STEP_MS,
     assert_no_exception,
     open_app,
     plotly_charts,
@@ -99,7 +98,7 @@ def test_dark_theme_turns_page_and_charts_dark(page, app_url):
               const m = (c.match(/\\d+/g) || [0, 0, 0]).map(Number);
               const hex = c.startsWith('#') ? [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)) : m;
               return (0.2126 * hex[0] + 0.7152 * hex[1] + 0.0722 * hex[2]) / 255 > 0.5; })""",
-            timeout=STEP_MS,
+            timeout=15_000,
         )
     wait_idle(page)
     shot(page, "dark_theme")
