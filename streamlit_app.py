@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from pages._sidebar import NAV, PAGE_CONFIG, ROUTER_FLAG, session_defaults, sidebar, st_pages
+from pages._sidebar import PAGE_CONFIG, ROUTER_FLAG, session_defaults, sidebar, st_pages
 
 st.set_page_config(**PAGE_CONFIG)  # title "WattsUp", wide layout
 
 for key, value in session_defaults().items():
     st.session_state.setdefault(key, value)
 
-pages = dict(zip((nav.url_path for nav in NAV), st_pages(), strict=True))
+pages = st_pages()
 # position="hidden": the sidebar draws the same list with st.page_link, so the labels are ours even
 # on a first visit (client.showSidebarNavigation = false keeps the legacy pages/ list away).
 page = st.navigation(list(pages.values()), position="hidden")

@@ -39,9 +39,10 @@ def display_positions(
 
 
 def _layout(fig: go.Figure, *, title: str | None, unit: str, template: str | None) -> go.Figure:
+    if template:
+        fig.update_layout(template=template)
     fig.update_layout(
         title=title,
-        template=template or "plotly_white",
         hovermode="closest",
         margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0},
@@ -418,8 +419,9 @@ def components_figure(
             fig.update_xaxes(title_text=xtitle, row=row, col=1)
         if name == "weekly":
             fig.update_xaxes(tickvals=list(range(7)), ticktext=list(_WEEKDAYS), row=row, col=1)
+    if template:
+        fig.update_layout(template=template)
     fig.update_layout(
-        template=template or "plotly_white",
         showlegend=False,
         height=max(230 * len(present), 260),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},

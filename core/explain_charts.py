@@ -25,9 +25,10 @@ def _names(labels: tuple[str, ...], names: tuple[str, ...]) -> list[str]:
 
 
 def _layout(fig: go.Figure, *, title: str | None, template: str | None, height: int) -> go.Figure:
+    if template:
+        fig.update_layout(template=template)
     fig.update_layout(
         title=title,
-        template=template or "plotly_white",
         margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
         height=height,
         showlegend=False,

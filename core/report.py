@@ -99,6 +99,8 @@ def figure_png(
     path = browser_path()
     if path and not os.environ.get("BROWSER_PATH"):
         os.environ["BROWSER_PATH"] = path  # choreographer (kaleido's driver) reads this
+    if fig.layout.template.layout.paper_bgcolor is None:  # no template: exports are light
+        fig = go.Figure(fig).update_layout(template="plotly_white")
     try:
         return fig.to_image(format="png", width=width, height=height, scale=scale)
     except (

@@ -211,7 +211,6 @@ st.subheader("Preview")
 st.plotly_chart(
     series_figure(ds.frame, unit=ds.unit, template=plotly_template()),
     key="upload_preview",
-    theme=None,
 )
 st.caption(f"{facts['Period']}. Long series are thinned for display (MinMaxLTTB keeps every peak).")
 

@@ -110,7 +110,7 @@ fig = forecast_figure(
     template=template,
     x_range=(end - max(3 * (future_end - end), pd.Timedelta(days=14)), future_end),
 )
-st.plotly_chart(fig, theme=None, key="forecast_chart", config={"displaylogo": False})
+st.plotly_chart(fig, key="forecast_chart", config={"displaylogo": False})
 st.caption("Zoomed to the recent past and the horizon: double-click the chart to see all of it.")
 for note in dict.fromkeys([*prophet.notes, *(lstm.notes if lstm is not None else [])]):
     st.caption(note)
@@ -134,7 +134,6 @@ st.caption(
 )
 st.plotly_chart(
     components_figure(prophet.components, unit=ds.unit, template=template),
-    theme=None,
     key="forecast_components",
     config={"displaylogo": False},
 )

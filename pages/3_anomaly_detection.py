@@ -180,7 +180,7 @@ fig = anomaly_figure(
     x_range=x_range,
     template=template,
 )
-st.plotly_chart(fig, theme=None, key="detect_chart", config={"displaylogo": False})
+st.plotly_chart(fig, key="detect_chart", config={"displaylogo": False})
 
 if ds.has_labels:
     st.subheader("Against the labels")

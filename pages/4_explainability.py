@@ -31,7 +31,7 @@ require_router()
 ds = current_dataset()
 ref = current_ref()
 template = plotly_template()
-PLOT = {"theme": None, "config": {"displaylogo": False}}
+PLOT = {"config": {"displaylogo": False}}
 
 st.title("Explainability")
 st.caption(

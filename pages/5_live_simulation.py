@@ -150,7 +150,6 @@ def live_panel() -> None:
     m[4].metric("Injected caught", f"{count['detected']} / {count['injected']}")
     st.plotly_chart(
         live_figure(state, last=shown, unit=ds.unit, template=template),
-        theme=None,
         key="live_chart",
         config={"displaylogo": False},
     )

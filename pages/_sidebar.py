@@ -11,7 +11,6 @@ from typing import Any
 import streamlit as st
 
 from core import cache
-from core.charts import theme_template
 from core.data import DataError, Dataset
 
 
@@ -43,12 +42,26 @@ NAV: tuple[NavPage, ...] = (
 ROUTER_FLAG = "_wattsup_router"  # set by streamlit_app.py on every run that goes through it
 
 
-def st_pages() -> list[Any]:
-    """The ``st.Page`` objects for ``NAV`` (url paths equal the legacy file-derived names on purpose)."""
-    return [
-        st.Page(n.path, title=n.title, url_path=n.url_path, icon=n.icon, default=n.default)
-        for n in NAV
-    ]
+HOME = ""  # key of the page served at "/"
+
+
+def st_pages() -> dict[str, Any]:
+    """url path -> ``st.Page`` for ``NAV`` (url paths equal the legacy file-derived names on purpose),
+    plus ``HOME``: the page at "/", which opens the default page at its own URL.
+
+    Streamlit serves its default page only at "/", so ``/upload`` would answer "Page not found" if
+    Upload itself were the default; every page in ``NAV`` therefore keeps its own URL.
+    """
+    pages = {
+        n.url_path: st.Page(n.path, title=n.title, url_path=n.url_path, icon=n.icon) for n in NAV
+    }
+    default = pages[next(n.url_path for n in NAV if n.default)]
+
+    def home() -> None:
+        st.switch_page(default)
+
+    pages[HOME] = st.Page(home, title=default.title, url_path="home", default=True)
+    return pages
 
 
 PAGE_CONFIG = {"page_title": "WattsUp", "page_icon": "⚡", "layout": "wide"}
@@ -67,7 +80,7 @@ def require_router() -> None:
         ROUTER_FLAG, False
     ):  # the router sets it on every run, the page takes it
         return
-    st.navigation(st_pages(), position="hidden")
+    st.navigation(list(st_pages().values()), position="hidden")
     st.rerun()
 
 
@@ -92,19 +105,11 @@ def current_dataset() -> Dataset:
         return cache.dataset(cache.default_ref())
 
 
-def plotly_template() -> str:
-    """Plotly template following the Streamlit theme (dark -> "plotly_dark").
-
-    The browser reports its theme only after the first run (that run reads "light"), so a configured
-    ``theme.base = "dark"`` counts as dark from the start.
-    """
-    try:
-        kind = st.context.theme.type
-    except Exception:  # a runtime without a browser context
-        kind = None
-    if kind != "dark" and st.get_option("theme.base") == "dark":
-        kind = "dark"
-    return theme_template(kind)
+def plotly_template() -> str | None:
+    """No server-side template: charts are drawn with ``theme="streamlit"``, which styles them in
+    the browser from the current theme, so a switch between light and dark restyles every chart at
+    once (the server is not rerun on a theme change, so a template chosen here would go stale)."""
+    return None
 
 
 def describe(ds: Dataset) -> dict[str, str]:

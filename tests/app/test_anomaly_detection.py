@@ -166,16 +166,17 @@ def test_download_buttons_present(label):
     assert [b for b in at.get("download_button") if b.proto.label == label]
 
 
-@pytest.mark.parametrize(("theme", "background"), [("dark", "rgb(17,17,17)"), ("light", "white")])
-def test_chart_template_follows_theme(theme, background):
-    """A dark Streamlit theme gives the plotly_dark template; light gives plotly_white."""
+def test_chart_follows_the_streamlit_theme_in_the_browser():
+    """The chart carries no server-side template and is drawn with theme="streamlit", so the browser
+    restyles it at once when the user switches between light and dark (no rerun happens then)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.context["theme"] = theme
     at.session_state["detect_detectors"] = FAST_DETECTORS
     at.run()
     open_page(at, PAGE)
+    chart = next(c for c in at.get("plotly_chart") if "detect_chart" in c.proto.id)
+    assert chart.proto.theme == "streamlit"
     layout = chart_spec(at, "detect_chart")["layout"]
-    assert layout["template"]["layout"]["plot_bgcolor"] == background
+    assert "paper_bgcolor" not in layout and "plot_bgcolor" not in layout
 
 
 def test_switching_sample_on_the_page_keeps_it_working():
