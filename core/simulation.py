@@ -22,7 +22,8 @@ buffer plus the new ones. :func:`init_state` works out two things from the histo
 Detection delay
 ---------------
 :func:`inject` queues a fault that rewrites the next readings that reach :func:`step` (spike: one
-reading, drop to zero: ``drop_length`` readings, stuck meter: ``stuck_length`` readings at the last
+reading raised to at least ``spike_factor`` times its value and by at least ``spike_sigma`` robust
+sigmas, drop to zero: ``drop_length`` readings, stuck meter: ``stuck_length`` readings at the last
 value). An injection counts as detected by the first flag from its first reading to ``grace`` readings
 after its last; ``delay`` is that flag's position minus the first injected position, in readings. With a
 sigma threshold of 3, a spike or a drop to zero in a regular meter is flagged at delay 0 (tested). A
@@ -67,7 +68,10 @@ class LiveSettings:
     context: int | None = None  # readings of history behind each new one; None = work it out
     merge_gap: int = 1  # flags with at most this many unflagged readings between: one event
     grace: int = 24  # readings after an injection's end that still count as detecting it
-    spike_sigma: float = 8.0  # an injected spike adds this many robust sigmas of the history
+    spike_sigma: float = (
+        8.0  # an injected spike adds at least this many robust sigmas of the history
+    )
+    spike_factor: float = 2.5  # ... and makes the reading at least this many times what it was
     drop_length: int = 6
     stuck_length: int = 12
     refit_every: int = 0  # readings between refits on a rolling window; 0 = never (default)
@@ -360,7 +364,11 @@ def _apply_injections(
         sl = slice(cursor, cursor + take)
         level = inj.value
         if inj.kind == "spike":
-            level = level if np.isfinite(level) else state.settings.spike_sigma * state.scale
+            if not np.isfinite(level):  # what a person calls a spike: far out, and at least 2.5x
+                level = max(
+                    state.settings.spike_sigma * state.scale,
+                    (state.settings.spike_factor - 1.0) * abs(values[cursor]),
+                )
             values[sl] = values[sl] + level
         elif inj.kind == "drop_to_zero":
             values[sl] = 0.0

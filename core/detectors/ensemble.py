@@ -117,6 +117,10 @@ class EnsembleDetector(Detector):
         if w > 1:
             rolled = pd.Series(combined).rolling(w, center=not self.causal, min_periods=1)
             s = rolled.mean().to_numpy()
+            if (
+                self.causal
+            ):  # a trailing mean would dilute a one-reading spike: keep the reading's own
+                s = np.fmax(s, combined)
             combined = np.where(missing, np.nan, s)
         return combined
 

@@ -241,3 +241,26 @@ def test_live_figure_has_one_red_marker_per_flagged_live_reading(lag_state):
     assert len(traces["Anomalies"]["x"]) == len(flagged) >= 7
     assert len(traces["Injected"]["x"]) == 1 + 6
     assert spec["layout"]["template"]["layout"]  # a resolved template, not just its name
+
+
+def test_injected_spike_is_caught_at_once_with_the_live_page_defaults():
+    """The Live page's defaults (causal ensemble, two-week warm-up, sigma 2) flag an injected spike
+    on the bundled building sample at the reading it happens."""
+    from core.pipeline import DetectorSettings, causal_settings, make_detector
+    from core.samples import load_sample
+    from core.simulation import counters, inject, injections_table, next_points, start, step
+    from core.thresholds import ThresholdSettings
+
+    frame = load_sample("polito_building").frame
+    warmup = 14 * 24
+    det = make_detector(causal_settings(DetectorSettings())).fit(frame.iloc[:warmup])
+    settings = LiveSettings.from_threshold(ThresholdSettings(), keep=500)
+    state = start(init_state(det, frame.iloc[:warmup], settings))
+    stream = frame.iloc[warmup:]
+    for _ in range(10):
+        state = step(state, next_points(stream, state, 1))
+    state = inject(state, "spike")
+    for _ in range(5):
+        state = step(state, next_points(stream, state, 1))
+    assert counters(state)["detected"] == 1
+    assert injections_table(state)["delay"].iloc[0] == 0
