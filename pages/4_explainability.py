@@ -22,9 +22,13 @@ from core.explain_charts import (
     positions_figure,
     waterfall_figure,
 )
-from core.thresholds import ThresholdSettings
-from core.views import detector_settings
-from pages._sidebar import current_dataset, current_ref, plotly_template, require_router
+from pages._sidebar import (
+    current_dataset,
+    current_ref,
+    followed_detection,
+    plotly_template,
+    require_router,
+)
 
 require_router()
 
@@ -38,21 +42,6 @@ st.caption(
     "Why a reading was flagged, in the model's own terms. Detector and threshold follow the "
     "Anomaly detection page."
 )
-
-
-def _threshold() -> ThresholdSettings:
-    """The Anomaly detection page's threshold, read from its session keys (defaults otherwise)."""
-    base = ThresholdSettings()
-    get = st.session_state.get
-    return ThresholdSettings(
-        mode=get("detect_mode", base.mode),
-        k=float(get("detect_k", base.k)),
-        percentile=float(get("detect_percentile", base.percentile)),
-        alerts_per_month=int(get("detect_per_month", base.alerts_per_month)),
-        direction=get("detect_direction", base.direction),
-        min_deviation=float(get("detect_min_dev", base.min_deviation)),
-        min_deviation_pct=float(get("detect_min_dev_pct", base.min_deviation_pct)),
-    )
 
 
 def _ready(settings, label: str) -> None:
@@ -74,9 +63,7 @@ def _ready(settings, label: str) -> None:
         status.update(label=f"{label}: ready", state="complete", expanded=False)
 
 
-chosen = st.session_state.get("detect_detectors") or ["ensemble"]
-det_settings = detector_settings([n for n in chosen if n in REGISTRY] or ["ensemble"])
-th = _threshold()
+det_settings, th = followed_detection()
 methods = [m for m in EXPLAINERS if m in REGISTRY]
 st.session_state.setdefault("explain_method", methods[0])
 arrived = st.session_state.pop("explain_event", None)  # from the Anomaly detection page

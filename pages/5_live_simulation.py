@@ -22,9 +22,13 @@ from core.simulation import (
     start,
     step,
 )
-from core.thresholds import ThresholdSettings
-from core.views import detector_settings
-from pages._sidebar import current_dataset, current_ref, plotly_template, require_router
+from pages._sidebar import (
+    current_dataset,
+    current_ref,
+    followed_detection,
+    plotly_template,
+    require_router,
+)
 
 require_router()
 
@@ -41,23 +45,7 @@ st.caption(
 )
 
 
-def _threshold() -> ThresholdSettings:
-    base = ThresholdSettings()
-    get = st.session_state.get
-    return ThresholdSettings(
-        mode=get("detect_mode", base.mode),
-        k=float(get("detect_k", base.k)),
-        percentile=float(get("detect_percentile", base.percentile)),
-        alerts_per_month=int(get("detect_per_month", base.alerts_per_month)),
-        direction=get("detect_direction", base.direction),
-        min_deviation=float(get("detect_min_dev", base.min_deviation)),
-        min_deviation_pct=float(get("detect_min_dev_pct", base.min_deviation_pct)),
-    )
-
-
-chosen = st.session_state.get("detect_detectors") or ["ensemble"]
-det_settings = detector_settings([n for n in chosen if n in REGISTRY] or ["ensemble"])
-th = _threshold()
+det_settings, th = followed_detection()
 per_day = max(1, round(pd.Timedelta("1D") / ds.freq))
 total_days = max(1, len(frame) // per_day)
 

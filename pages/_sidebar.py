@@ -172,3 +172,25 @@ def sidebar(pages: dict[str, Any] | None = None) -> None:
             on_change=_switch_sample,
             help="Upload your own file on the Upload page.",
         )
+
+
+def followed_detection() -> tuple[Any, Any]:
+    """``(DetectorSettings, ThresholdSettings)`` of the Anomaly detection page, read from its session
+    keys (defaults when the user has not been there), for the pages that follow it."""
+    from core.detectors import REGISTRY
+    from core.thresholds import ThresholdSettings
+    from core.views import detector_settings
+
+    get = st.session_state.get
+    chosen = [n for n in (get("detect_detectors") or []) if n in REGISTRY] or ["ensemble"]
+    base = ThresholdSettings()
+    threshold = ThresholdSettings(
+        mode=get("detect_mode", base.mode),
+        k=float(get("detect_k", base.k)),
+        percentile=float(get("detect_percentile", base.percentile)),
+        alerts_per_month=int(get("detect_per_month", base.alerts_per_month)),
+        direction=get("detect_direction", base.direction),
+        min_deviation=float(get("detect_min_dev", base.min_deviation)),
+        min_deviation_pct=float(get("detect_min_dev_pct", base.min_deviation_pct)),
+    )
+    return detector_settings(chosen), threshold

@@ -21,20 +21,9 @@ import pandas as pd
 
 from core.commands.detect import add_input_arguments, check_detectors, read_dataset
 from core.data import DataError
+from core.evaluation import METRICS
 
-OUTPUT_KEYS: tuple[str, ...] = (
-    "auc_roc",
-    "auc_pr",
-    "precision",
-    "recall",
-    "f1",
-    "event_precision",
-    "event_recall",
-    "event_f1",
-    "mean_delay_steps",
-    "random_auc_roc",
-    "random_f1",
-)
+OUTPUT_KEYS: tuple[str, ...] = (*METRICS, "random_auc_roc", "random_f1")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
