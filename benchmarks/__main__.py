@@ -386,6 +386,8 @@ def write_report(out: Path, info: dict, results: dict) -> Path:
         + ".",
         "",
     ]
+    for note in info.get("notes", []):
+        L += [f"> **Note:** {note}", ""]
     if info.get("pending"):
         L += [
             f"> **Incomplete:** still to run when this was written: {', '.join(info['pending'])}.",
@@ -424,8 +426,9 @@ def write_report(out: Path, info: dict, results: dict) -> Path:
             "environment (`~/.cache/wattsup-bench/merlion-venv`, built by the benchmark) through "
             "`benchmarks/merlion_runner.py`, exchanging CSV. It is trained on the whole series, "
             "then scores it with `get_anomaly_score` (its online members need a history, so the "
-            "first day is passed as `time_series_prev` and left unscored); alarms are its default "
-            "post-rule on those scores.",
+            "first day, or two days when its ETS needs two seasonal cycles, is passed as "
+            "`time_series_prev` and left unscored); alarms are its default post-rule on those "
+            "scores.",
             "",
             "![quality](img/bench_quality.png)",
             "",
@@ -468,8 +471,8 @@ def write_report(out: Path, info: dict, results: dict) -> Path:
             "(35,040 15-min readings with temperature) tiled ten times with timestamps shifted one "
             "year per copy (350,400 points = 10 years of 15-min data; tiling repeats one year, so "
             "this measures cost, not accuracy). Cases run in subprocesses (1k and 10k share one; "
-            "100k and 350k each have their own); peak RSS is that process's `ru_maxrss` (from "
-            "`os.wait4`), imports included (see the import-only baseline). Slopes: least squares of log time on log n from 10k up. Cases over the "
+            "100k and 350k each have their own); peak RSS is that process's own `VmHWM`, imports "
+            "included (see the import-only baseline; Prophet's Stan executable not included). Slopes: least squares of log time on log n from 10k up. Cases over the "
             "per-case budget are killed and marked skipped.",
             "",
             "![scaling](img/bench_scaling.png)",

@@ -10,7 +10,8 @@ Merlion 2.0.4 needs ``numpy<2``, which cannot live beside WattsUp's pins (numpy 
 ``timestamp,score,alarm``. The model is trained on the whole series with no labels, as ours are,
 then scores the same series: ``score`` is the magnitude of ``get_anomaly_score`` (Merlion's scores
 are signed), ``alarm`` is 1 where Merlion's own post-rule (default calibration and threshold) is
-non-zero. Its online members only score data after a given history, so the first day is passed as
+non-zero. Its online members only score data after a given history, so the first day (two days,
+or two weeks, when its ETS needs two full seasonal cycles to start) is passed as
 ``time_series_prev`` and left unscored. (The scores ``train`` itself returns are not on the
 calibrated scale and made the default post-rule alarm every third point, so they are not used.)
 This file imports nothing from WattsUp and only the standard library at module level.
@@ -39,11 +40,19 @@ def run_series(csv_path: str, out_path: str) -> dict:
     # handed over as ``time_series_prev`` and stays unscored; the rest gets ``get_anomaly_score``,
     # and the alarms are Merlion's own post-rule on those scores (what ``get_anomaly_label`` does).
     v = df["value"].astype(float)
-    k = max(10, int((v.index < v.index[0] + pd.Timedelta("1D")).sum()))
     t1 = time.perf_counter()
-    scores = model.get_anomaly_score(
-        TimeSeries.from_pd(v.iloc[k:]), time_series_prev=TimeSeries.from_pd(v.iloc[:k])
-    )
+    scores, k = None, 0
+    # ETS needs two full seasonal cycles of history to start: try one day, then two, then two weeks
+    for span in ("1D", "2D", "14D"):
+        k = max(10, int((v.index < v.index[0] + pd.Timedelta(span)).sum()))
+        try:
+            scores = model.get_anomaly_score(
+                TimeSeries.from_pd(v.iloc[k:]), time_series_prev=TimeSeries.from_pd(v.iloc[:k])
+            )
+            break
+        except ValueError:
+            if span == "14D":
+                raise
     label = model.post_rule(scores).to_pd().iloc[:, 0]
     # Merlion's scores are signed (below / above expected); severity is the magnitude
     score = scores.to_pd().iloc[:, 0].abs()
@@ -52,7 +61,13 @@ def run_series(csv_path: str, out_path: str) -> dict:
     out["alarm"] = out["alarm"].astype(int)
     out.index.name = "timestamp"
     out.to_csv(out_path)
-    return {"fit_s": fit_s, "score_s": score_s, "n": int(len(df)), "n_alarms": int(out.alarm.sum())}
+    return {
+        "fit_s": fit_s,
+        "score_s": score_s,
+        "n": int(len(df)),
+        "n_alarms": int(out.alarm.sum()),
+        "history_points": k,
+    }
 
 
 def main(argv: list[str]) -> int:

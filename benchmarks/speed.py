@@ -263,6 +263,8 @@ def shap_per_anomaly(frame: pd.DataFrame, lstm=None, max_points: int = 10) -> li
 # ---- upload -> first anomaly chart ---------------------------------------------------------------
 def _e2e_case(models_dir: Path, out: Path) -> int:
     """One app-like pass in this (fresh) process; imports are timed apart, as the app has them."""
+    from benchmarks.scaling import vm_hwm_mb
+
     t_imp = time.perf_counter()
     from core.charts import anomaly_figure
     from core.data import parse_upload
@@ -295,6 +297,7 @@ def _e2e_case(models_dir: Path, out: Path) -> int:
                 "import_s": import_s,
                 "n": len(ds.frame),
                 "events": len(events),
+                "vm_hwm_mb": vm_hwm_mb(),
                 **marks,
             }
         )
@@ -329,7 +332,7 @@ def end_to_end(budget_s: float = 300.0) -> list[dict]:
                     **r,
                     "target": f"< {target:g} s",
                     "pass": r["total_s"] < target,
-                    "peak_rss_mb": res.peak_rss_mb,
+                    "peak_rss_mb": r.get("vm_hwm_mb") or res.peak_rss_mb,
                 }
             )
     return rows
