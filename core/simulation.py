@@ -42,6 +42,14 @@ import pandas as pd
 
 from core.detectors.base import Detector
 from core.events import LONG_STEPS, ZERO_FRACTION
+from core.live_probes import (
+    auto_context,
+    expected_of,
+    is_batch_causal,
+    resolve_threshold,
+    robust_sigma,
+    week_profile,
+)
 
 InjectionKind = Literal["spike", "drop_to_zero", "stuck"]
 INJECTION_KINDS: tuple[str, ...] = ("spike", "drop_to_zero", "stuck")
@@ -160,7 +168,7 @@ class LiveState:
     notes: tuple[str, ...] = field(default=())
 
     def _expected_of(self, window: pd.DataFrame) -> pd.Series:
-        return _expected(self.detector, window, self.profile)
+        return expected_of(self.detector, window, self.profile)
 
     @property
     def n_events(self) -> int:
@@ -181,19 +189,19 @@ def init_state(
         raise ValueError("the live simulation needs some history to score new readings from")
     columns = tuple(c for c in history.columns if c != "label" and c not in _EXTRA)
     hist = history.loc[:, list(columns)]
-    context = settings.context or _auto_context(detector, hist)
+    context = settings.context or auto_context(detector, hist)
     context = int(min(max(context, 2), len(hist)))
-    batch_causal = _is_batch_causal(detector.calibrated, hist, context)
-    profile = _week_profile(hist)
-    expected_causal = _is_batch_causal(lambda w: _expected(detector, w, profile), hist, context)
+    batch_causal = is_batch_causal(detector.calibrated, hist, context)
+    profile = week_profile(hist)
+    expected_causal = is_batch_causal(lambda w: expected_of(detector, w, profile), hist, context)
     tail_len = min(len(hist), max(settings.keep, context))
     scored_from = max(0, len(hist) - tail_len - context)
     scores = detector.calibrated(hist.iloc[scored_from:]).iloc[-tail_len:]
-    scale = _robust_sigma(hist["value"].to_numpy(dtype=float))
-    threshold = _resolve_threshold(detector, hist, settings)
+    scale = robust_sigma(hist["value"].to_numpy(dtype=float))
+    threshold = resolve_threshold(detector, hist, settings)
     tail = hist.iloc[-tail_len:].copy()
     tail["score"] = scores.to_numpy()
-    tail["expected"] = _expected(detector, hist.iloc[scored_from:], profile).iloc[-tail_len:]
+    tail["expected"] = expected_of(detector, hist.iloc[scored_from:], profile).iloc[-tail_len:]
     tail["flag"] = False
     tail["live"] = False
     tail["injected"] = ""
@@ -545,90 +553,6 @@ def counters(state: LiveState) -> dict[str, int]:
         "injected": len(state.injections),
         "detected": sum(i.detected is not None for i in state.injections),
     }
-
-
-# ---- helpers --------------------------------------------------------------------------------------
-def _auto_context(detector: Detector, hist: pd.DataFrame, probe: int = 24) -> int:
-    """Shortest window (doubling) whose last ``probe`` scores equal those of the whole history."""
-    probe = max(1, min(probe, len(hist) // 4))
-    reference = detector.calibrated(hist).to_numpy()[-probe:]
-    guess = max(48, 2 * _leading_nan(detector, hist))
-    while guess < len(hist) - probe:
-        got = detector.calibrated(hist.iloc[-(guess + probe) :]).to_numpy()[-probe:]
-        if _same(got, reference):
-            return guess
-        guess *= 2
-    return len(hist)
-
-
-def _leading_nan(detector: Detector, hist: pd.DataFrame) -> int:
-    s = detector.score(hist.iloc[: min(len(hist), 2000)]).to_numpy()
-    finite = np.flatnonzero(np.isfinite(s))
-    return int(finite[0]) if finite.size else len(s)
-
-
-def _is_batch_causal(of, hist: pd.DataFrame, context: int, probe: int = 12) -> bool:
-    """Does ``of`` on a window ending later give the same numbers as on windows ending at each
-    reading? (``of``: window -> one value per row, e.g. ``detector.calibrated``.)"""
-    probe = max(1, min(probe, len(hist) // 4))
-    if len(hist) < 2 * probe:
-        return False
-    window = hist.iloc[-(context + probe) :]  # all of the history when it is shorter than that
-    n = len(window)
-    joint = np.asarray(of(window), dtype=float)[-probe:]
-    alone = np.array(
-        [np.asarray(of(window.iloc[: n - probe + i + 1]), dtype=float)[-1] for i in range(probe)]
-    )
-    return _same(joint, alone)
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    scale = max(1.0, float(np.nanmax(np.abs(b))) if np.isfinite(b).any() else 1.0)
-    return bool(np.allclose(a, b, rtol=0.0, atol=1e-6 * scale, equal_nan=True))
-
-
-def _resolve_threshold(detector: Detector, hist: pd.DataFrame, settings: LiveSettings) -> float:
-    """The sigma threshold; other modes are turned into one fixed value on the history's scores."""
-    if settings.mode == "sigma":
-        return float(settings.k)
-    s = detector.calibrated(hist).to_numpy()
-    s = s[np.isfinite(s)]
-    if s.size == 0:
-        return float(settings.k)
-    if settings.mode == "percentile":
-        return float(np.percentile(s, settings.percentile))
-    if settings.mode == "per_month":
-        months = max(1.0, (hist.index[-1] - hist.index[0]) / pd.Timedelta("30D"))
-        share = min(1.0, settings.alerts_per_month * months / s.size)
-        return float(np.quantile(s, 1.0 - share))
-    return float(settings.k)  # dynamic: its window needs more than a live tick; fall back to sigma
-
-
-def _week_profile(hist: pd.DataFrame) -> np.ndarray:
-    """Median reading per hour of the week (168 slots); the overall median where a slot is empty."""
-    v = hist["value"].to_numpy(dtype=float)
-    slot = hist.index.dayofweek * 24 + hist.index.hour
-    ok = np.isfinite(v)
-    overall = float(np.median(v[ok])) if ok.any() else 0.0
-    out = np.full(168, overall)
-    med = pd.Series(v[ok]).groupby(np.asarray(slot)[ok]).median()
-    out[med.index.to_numpy()] = med.to_numpy()
-    return out
-
-
-def _expected(detector: Detector, window: pd.DataFrame, profile: np.ndarray) -> pd.Series:
-    if detector.forecasting:
-        return detector.expected(window)["expected"]
-    slot = window.index.dayofweek * 24 + window.index.hour
-    return pd.Series(profile[np.asarray(slot)], index=window.index, name="expected")
-
-
-def _robust_sigma(v: np.ndarray) -> float:
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return 1.0
-    mad = 1.4826 * float(np.median(np.abs(v - np.median(v))))
-    return mad if mad > 0 else float(np.std(v)) or 1.0
 
 
 def _maybe_refit(state: LiveState) -> LiveState:
