@@ -1,1 +1,44 @@
-"""One module per ``python -m core`` command: ``add_parser(subparsers)`` sets ``func=run``."""
+"""One module per ``python -m core`` command: ``add_parser(subparsers)`` sets ``func=run``.
+
+This package module holds what the commands share: FILE and its reading options, and reading it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.data import CleanOptions, DataError, Dataset, Schema, parse_upload
+
+
+def add_input_arguments(p: argparse.ArgumentParser) -> None:
+    """FILE and the reading options every command takes."""
+    p.add_argument("file", metavar="FILE", help="meter data file (CSV, JSON or Parquet)")
+    p.add_argument("--timestamp-col", metavar="C", help="timestamp column (default: inferred)")
+    p.add_argument("--value-col", metavar="V", help="value column (default: inferred)")
+    p.add_argument("--meter", metavar="M", help="meter id to analyse in a long-format file")
+    p.add_argument("--unit", help="unit of the values: Wh, kWh, MWh, W, kW, MW")
+    p.add_argument("--freq", metavar="STEP", help="resample to this step, e.g. 15min, 1h, 1D")
+
+
+def read_dataset(
+    args: argparse.Namespace,
+    *,
+    label_col: str | None = None,
+    cumulative_to_interval: bool = False,
+) -> Dataset:
+    """Read FILE as an upload would be read; a DataError (exit 2) for a missing path or bad data."""
+    path = Path(args.file)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder: give the path of one CSV, JSON or Parquet file.")
+    if not path.is_file():
+        raise DataError(f"{path} does not exist: check the path and try again.")
+    schema = Schema(
+        timestamp_col=args.timestamp_col,
+        value_col=args.value_col,
+        meter=args.meter,
+        unit=args.unit,
+        label_col=label_col,
+    )
+    options = CleanOptions(freq=args.freq, cumulative_to_interval=cumulative_to_interval)
+    return parse_upload(path.read_bytes(), path.name, schema, options)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data import CleanOptions, DataError, Dataset, Schema, parse_upload
+from core.commands import add_input_arguments, read_dataset
+from core.data import DataError
 from core.thresholds import DIRECTIONS, MODES
 
 TABLE_COLUMNS = ("event_id", "start", "end", "duration_h", "type", "excess", "peak_score", "cause")
@@ -60,33 +61,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--scores", metavar="CSV", help="also write every point's scores and flag to CSV"
     )
     p.set_defaults(func=run)
-
-
-def add_input_arguments(p: argparse.ArgumentParser) -> None:
-    """FILE and the reading options shared with ``evaluate``."""
-    p.add_argument("file", metavar="FILE", help="meter data file (CSV, JSON or Parquet)")
-    p.add_argument("--timestamp-col", metavar="C", help="timestamp column (default: inferred)")
-    p.add_argument("--value-col", metavar="V", help="value column (default: inferred)")
-    p.add_argument("--meter", metavar="M", help="meter id to analyse in a long-format file")
-    p.add_argument("--unit", help="unit of the values: Wh, kWh, MWh, W, kW, MW")
-    p.add_argument("--freq", metavar="STEP", help="resample to this step, e.g. 15min, 1h, 1D")
-
-
-def read_dataset(args: argparse.Namespace, *, label_col: str | None = None) -> Dataset:
-    """Read FILE as an upload would be read; a DataError (exit 2) for a missing path or bad data."""
-    path = Path(args.file)
-    if path.is_dir():
-        raise DataError(f"{path} is a folder: give the path of one CSV, JSON or Parquet file.")
-    if not path.is_file():
-        raise DataError(f"{path} does not exist: check the path and try again.")
-    schema = Schema(
-        timestamp_col=args.timestamp_col,
-        value_col=args.value_col,
-        meter=args.meter,
-        unit=args.unit,
-        label_col=label_col,
-    )
-    return parse_upload(path.read_bytes(), path.name, schema, CleanOptions(freq=args.freq))
 
 
 def check_detectors(names: list[str]) -> str | None:

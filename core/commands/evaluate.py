@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.commands.detect import add_input_arguments, check_detectors, read_dataset
+from core.commands import add_input_arguments, read_dataset
+from core.commands.detect import check_detectors
 from core.data import DataError
 from core.evaluation import METRICS
 
