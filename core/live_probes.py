@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from core.detectors._common import fit_week_profile, week_slot
 from core.detectors.base import Detector
 
 if TYPE_CHECKING:
@@ -75,22 +76,14 @@ def resolve_threshold(detector: Detector, hist: pd.DataFrame, settings: LiveSett
 
 
 def week_profile(hist: pd.DataFrame) -> np.ndarray:
-    """Median reading per hour of the week (168 slots); the overall median where a slot is empty."""
-    v = hist["value"].to_numpy(dtype=float)
-    slot = hist.index.dayofweek * 24 + hist.index.hour
-    ok = np.isfinite(v)
-    overall = float(np.median(v[ok])) if ok.any() else 0.0
-    out = np.full(168, overall)
-    med = pd.Series(v[ok]).groupby(np.asarray(slot)[ok]).median()
-    out[med.index.to_numpy()] = med.to_numpy()
-    return out
+    """Median reading per time-of-week slot of the history (the detectors' own profile)."""
+    return fit_week_profile(hist)[0]
 
 
 def expected_of(detector: Detector, window: pd.DataFrame, profile: np.ndarray) -> pd.Series:
     if detector.forecasting:
         return detector.expected(window)["expected"]
-    slot = window.index.dayofweek * 24 + window.index.hour
-    return pd.Series(profile[np.asarray(slot)], index=window.index, name="expected")
+    return pd.Series(profile[week_slot(window.index)], index=window.index, name="expected")
 
 
 def robust_sigma(v: np.ndarray) -> float:

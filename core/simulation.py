@@ -153,7 +153,7 @@ class LiveState:
     batch_causal: bool  # scores: one call per batch (True) or per reading
     expected_causal: bool  # the same for the expected reading
     columns: tuple[str, ...]  # the reading columns the detector sees (value + covariates)
-    profile: np.ndarray  # hour-of-week medians of the history, for "expected" without a forecast
+    profile: np.ndarray  # time-of-week medians of the history, for "expected" without a forecast
     scale: float  # robust sigma of the history readings
     initial: pd.DataFrame  # the scored history tail: what reset goes back to
     buffer: pd.DataFrame  # last readings with score, expected, flag, live, injected
