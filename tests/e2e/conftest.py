@@ -293,6 +293,21 @@ def wait_for_trace(page, name: str, *, min_points: int = 1, timeout: float = STE
     return max(traces_named(page, name), key=lambda t: t["n"])
 
 
+def wait_for_trace_length(page, name: str, n: int, *, timeout: float = STEP_MS) -> None:
+    """Wait until the longest trace called ``name`` has exactly ``n`` points (the chart is redrawn
+    a moment after the metrics above it); a timeout leaves the caller's assert to say what differs."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            """([name, n]) => Math.max(-1, ...[...document.querySelectorAll('.js-plotly-plot')]
+                  .flatMap((el) => (el._fullData || []).filter((t) => t.name === name)
+                  .map((t) => t._length || 0))) === n""",
+            arg=[name, n],
+            timeout=timeout,
+        )
+
+
 def wait_idle(page, timeout: float = STEP_MS) -> None:
     """Wait until the script run that the last interaction caused has finished."""
     page.wait_for_selector(

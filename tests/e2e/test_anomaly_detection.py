@@ -21,6 +21,7 @@ from .conftest import (
     shot,
     traces_named,
     wait_for_trace,
+    wait_for_trace_length,
     wait_idle,
 )
 
@@ -118,6 +119,7 @@ def test_threshold_slider_moves_with_keyboard(page, app_url):
     expect(thumb).to_have_value(start_value)
     expect(metric).to_have_text(before_count)
     wait_idle(page)
+    wait_for_trace_length(page, "Anomalies", before_trace["n"])
     restored = max(traces_named(page, "Anomalies"), key=lambda t: t["n"])
     assert restored["n"] == before_trace["n"]
     assert_no_exception(page)
