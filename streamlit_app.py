@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._sidebar import PAGE_CONFIG, ROUTER_FLAG, session_defaults, sidebar, st_pages
+from core.ui.shell import PAGE_CONFIG, ROUTER_FLAG, session_defaults, sidebar, st_pages
 
 st.set_page_config(**PAGE_CONFIG)  # title "WattsUp", wide layout
 
@@ -14,5 +14,5 @@ pages = st_pages()
 # on a first visit (client.showSidebarNavigation = false keeps the legacy pages/ list away).
 page = st.navigation(list(pages.values()), position="hidden")
 sidebar(pages)
-st.session_state[ROUTER_FLAG] = True  # the page takes it: see pages._sidebar.require_router
+st.session_state[ROUTER_FLAG] = True  # the page takes it: see core.ui.shell.require_router
 page.run()

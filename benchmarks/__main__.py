@@ -420,7 +420,7 @@ def write_report(out: Path, info: dict, results: dict) -> Path:
             "`lead_dev` (LEAD1.0, 4 buildings, hourly 2016, hand labels; research use only) and "
             "`nab_real_known_cause` (NAB realKnownCause, 7 series, windows.json).",
             "",
-            "PyOD runs on the same engineered features (`core.features.feature_frame`, warm-up NaNs "
+            "PyOD runs on the same engineered features (`core.detect.features.feature_frame`, warm-up NaNs "
             "filled with column medians, standard-scaled) and on raw sliding windows (one day of "
             "steps, at most 48). Merlion 2.0.4 needs numpy<2, so it runs in its own virtual "
             "environment (`~/.cache/wattsup-bench/merlion-venv`, built by the benchmark) through "

@@ -15,11 +15,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from core.events import find_events
-from core.explain import explain_point, global_forest
-from core.pipeline import DetectorSettings, make_detector, score_frame
-from core.samples import load_sample
-from core.thresholds import ThresholdSettings, flag_points
+from core.detect.events import find_events
+from core.detect.pipeline import DetectorSettings, make_detector, score_frame
+from core.detect.thresholds import ThresholdSettings, flag_points
+from core.explain.explanations import explain_point, global_forest
+from core.ingest.samples import load_sample
 
 TARGET_S = 5.0
 

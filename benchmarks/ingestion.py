@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data import CleanOptions, parse_upload
+from core.ingest.data import CleanOptions, parse_upload
 
 ROWS = 1_000_000
 TARGET_S = 3.0

@@ -2,7 +2,7 @@
 
 PyOD runs twice per series, each model with its documented defaults (``contamination=0.1``):
 
-* on the same engineered features our feature detectors start from (``core.features.feature_frame``;
+* on the same engineered features our feature detectors start from (``core.detect.features.feature_frame``;
   warm-up NaNs filled with the column median, then standard-scaled), and
 * on raw sliding windows of the reading (one day of steps, at most 48; missing readings linearly
   interpolated for the window only), each window's score given to its last point.
@@ -77,7 +77,7 @@ def feature_matrix(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``feature_frame`` rows where the reading exists: warm-up NaNs -> column median, scaled."""
     from sklearn.preprocessing import StandardScaler
 
-    from core.features import feature_frame
+    from core.detect.features import feature_frame
 
     f = feature_frame(frame)
     ok = frame["value"].notna().to_numpy()

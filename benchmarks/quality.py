@@ -1,8 +1,8 @@
 """Detection quality on every labelled real series in ``../shared/data``: ours and peers, one protocol.
 
-Protocol (the same for every method): load the file as an upload would arrive (``core.data.parse_upload``),
+Protocol (the same for every method): load the file as an upload would arrive (``core.ingest.data.parse_upload``),
 drop the label column, fit unsupervised on the whole series, score the whole series, flag at the
-method's own default threshold, then compare with the labels (``core.evaluation.evaluate``: point-wise
+method's own default threshold, then compare with the labels (``core.detect.evaluation.evaluate``: point-wise
 and event-wise, with a random baseline that flags as many points). Labels are never used to fit or to
 pick a threshold. A point whose reading is missing carries no label (NaN), so no method is judged on
 a point it could not see.
@@ -50,7 +50,7 @@ class LabelledSeries:
 
     @property
     def n_events(self) -> int:
-        from core.evaluation import runs
+        from core.detect.evaluation import runs
 
         y = self.labels.dropna().to_numpy() > 0.5
         return int(len(runs(y)[0]))
@@ -61,8 +61,8 @@ def load_series(smoke: bool = False) -> list[LabelledSeries]:
 
     With ``smoke`` only one LEAD building and one NAB series, each cut to a few weeks.
     """
-    from core.data import Schema, parse_upload
-    from core.evaluation import labels_from_windows
+    from core.detect.evaluation import labels_from_windows
+    from core.ingest.data import Schema, parse_upload
 
     out: list[LabelledSeries] = []
     lead = sorted(LEAD_DIR.glob("building_*.csv"))
@@ -99,14 +99,14 @@ def load_series(smoke: bool = False) -> list[LabelledSeries]:
 
 # ---- ours ---------------------------------------------------------------------------------------
 def our_flags(detector, frame: pd.DataFrame, calibrated: pd.Series) -> pd.Series:
-    """Flags at the app's default settings: ``core.thresholds.flag_points(scored, ThresholdSettings())``.
+    """Flags at the app's default settings: ``core.detect.thresholds.flag_points(scored, ThresholdSettings())``.
 
-    Uses ``core.pipeline.score_frame`` when it exists, so the flags are exactly what the app shows.
+    Uses ``core.detect.pipeline.score_frame`` when it exists, so the flags are exactly what the app shows.
     """
-    from core.thresholds import ThresholdSettings, flag_points
+    from core.detect.thresholds import ThresholdSettings, flag_points
 
     try:
-        from core.pipeline import score_frame
+        from core.detect.pipeline import score_frame
     except ImportError:
         scored = pd.DataFrame({"value": frame["value"], "score": calibrated})
     else:
@@ -116,7 +116,7 @@ def our_flags(detector, frame: pd.DataFrame, calibrated: pd.Series) -> pd.Series
 
 def score_ours(name: str, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series, float, float]:
     """Fit detector ``name`` with its defaults on ``frame``; calibrated scores, flags, fit/score s."""
-    from core.detectors import REGISTRY
+    from core.detect.detectors import REGISTRY
 
     t0 = time.perf_counter()
     det = REGISTRY[name]().fit(frame)
@@ -129,8 +129,8 @@ def score_ours(name: str, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series, fl
 def metrics_row(
     series: LabelledSeries, method: str, family: str, scores, flags, **extra
 ) -> dict[str, object]:
-    """One result row: who, on what, and every metric of ``core.evaluation.evaluate``."""
-    from core.evaluation import evaluate
+    """One result row: who, on what, and every metric of ``core.detect.evaluation.evaluate``."""
+    from core.detect.evaluation import evaluate
 
     s = pd.Series(np.asarray(scores, dtype=float), index=series.frame.index)
     f = pd.Series(np.asarray(flags, dtype=bool), index=series.frame.index)
@@ -162,7 +162,7 @@ def skipped_row(series: LabelledSeries, method: str, family: str, status: str) -
 
 
 def our_detector_names(smoke: bool) -> list[str]:
-    from core.detectors import REGISTRY
+    from core.detect.detectors import REGISTRY
 
     if smoke:
         return [n for n in ("rolling_z", "isolation_forest", "ensemble") if n in REGISTRY]

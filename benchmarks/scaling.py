@@ -109,7 +109,7 @@ def _case(detector: str, sizes: list[int], out: Path) -> int:
 
     quiet_libraries()
     t_import = time.perf_counter()
-    from core.detectors import REGISTRY
+    from core.detect.detectors import REGISTRY
 
     import_s = time.perf_counter() - t_import
     results: list[dict] = []
@@ -191,7 +191,7 @@ def slope(ns: list[int], ts: list[float]) -> float | None:
 
 def run(smoke: bool = False, budget_s: float = 240.0, detectors=None, log=print) -> list[dict]:
     """Every detector at every size (within the budget), plus one import-only baseline for RSS."""
-    from core.detectors import REGISTRY
+    from core.detect.detectors import REGISTRY
 
     sizes = SMOKE_SIZES if smoke else SIZES
     names = detectors or (

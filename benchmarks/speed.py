@@ -4,7 +4,7 @@ Data: a year of hourly real data, the app's default sample as a user would uploa
 Politecnico di Torino building (``polito_building_2019``, 15 min) parsed with ``CleanOptions(freq="1h")``
 (8,760 hourly points with outdoor temperature).
 
-* Prophet: our path (``core.forecasting.prophet_forecast`` for 30 days, else ``ProphetDetector`` fit
+* Prophet: our path (``core.forecast.forecasting.prophet_forecast`` for 30 days, else ``ProphetDetector`` fit
   + ``expected`` over 30 more days) vs bare ``Prophet().fit(df).predict(future)`` on the same
   readings (temperature dropped for both, so both fit the same series). Target <= 1.2x.
 * Isolation Forest: ``IsolationForestDetector`` fit + score (features, scaling, forest, calibration)
@@ -12,7 +12,7 @@ Politecnico di Torino building (``polito_building_2019``, 15 min) parsed with ``
   own feature matrix, precomputed outside the timing. Target <= 1.5x.
 * LSTM: seconds per epoch and to early stop (``LSTMDetector`` defaults, timed by its progress
   callback, which fires once per epoch).
-* SHAP per anomaly: ``core.explain`` on up to 10 points the default ensemble flags.
+* SHAP per anomaly: ``core.explain.explanations`` on up to 10 points the default ensemble flags.
 * Upload -> first anomaly chart: ``parse_upload`` + ``fit_detector`` (default ensemble) + ``score_frame``
   + ``flag_points`` + ``find_events`` + ``anomaly_figure``, in a fresh process with its imports done,
   twice over one temporary models folder: cold (fit and save), then warm (load from disk).
@@ -42,13 +42,13 @@ TARGETS = {"prophet": 1.2, "isolation_forest": 1.5, "e2e_cold": 15.0, "e2e_warm"
 def year_hourly() -> tuple[bytes, str, object]:
     """The bytes, name and CleanOptions of the benchmark's year of hourly data."""
     from benchmarks.scaling import POLITO
-    from core.data import CleanOptions
+    from core.ingest.data import CleanOptions
 
     return POLITO.read_bytes(), POLITO.name, CleanOptions(freq="1h")
 
 
 def year_frame(smoke: bool = False) -> pd.DataFrame:
-    from core.data import parse_upload
+    from core.ingest.data import parse_upload
 
     data, name, options = year_hourly()
     frame = parse_upload(data, name, options=options).frame
@@ -97,22 +97,22 @@ def prophet_ratio(frame: pd.DataFrame, repeats: int = 2) -> dict:
     data = frame[["value"]]
     steps = HORIZON_DAYS * 24
     try:
-        from core.forecasting import prophet_forecast
+        from core.forecast.forecasting import prophet_forecast
 
         def ours():
             prophet_forecast(data, steps)
 
-        from core.detectors import REGISTRY
+        from core.detect.detectors import REGISTRY
 
         mine = REGISTRY["prophet"]().get_params()
         note = (
-            "core.forecasting.prophet_forecast(frame, 720) (our settings: "
+            "core.forecast.forecasting.prophet_forecast(frame, 720) (our settings: "
             f"uncertainty_samples={mine.get('uncertainty_samples')}, "
             f"split_weekend_daily={mine.get('split_weekend_daily')}; Prophet's default "
             "uncertainty_samples is 1000)"
         )
     except ImportError:
-        from core.detectors import REGISTRY
+        from core.detect.detectors import REGISTRY
 
         if "prophet" not in REGISTRY:
             return {"item": "prophet", "status": "not run: no Prophet path in core yet"}
@@ -139,7 +139,7 @@ def forest_ratio(frame: pd.DataFrame, repeats: int = 3) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from core.detectors import REGISTRY
+    from core.detect.detectors import REGISTRY
 
     cls = REGISTRY["isolation_forest"]
     probe = cls().fit(frame)
@@ -178,7 +178,7 @@ def forest_ratio(frame: pd.DataFrame, repeats: int = 3) -> dict:
 
 # ---- LSTM ---------------------------------------------------------------------------------------
 def lstm_epochs(frame: pd.DataFrame, smoke: bool = False) -> tuple[dict, object]:
-    from core.detectors import REGISTRY
+    from core.detect.detectors import REGISTRY
 
     if "lstm" not in REGISTRY:
         return {"item": "lstm", "status": "not run: no LSTM detector"}, None
@@ -210,10 +210,10 @@ def lstm_epochs(frame: pd.DataFrame, smoke: bool = False) -> tuple[dict, object]
 
 # ---- SHAP ---------------------------------------------------------------------------------------
 def shap_per_anomaly(frame: pd.DataFrame, lstm=None, max_points: int = 10) -> list[dict]:
-    from core import explain
-    from core.detectors import REGISTRY
-    from core.pipeline import score_frame
-    from core.thresholds import ThresholdSettings, flag_points
+    from core.detect.detectors import REGISTRY
+    from core.detect.pipeline import score_frame
+    from core.detect.thresholds import ThresholdSettings, flag_points
+    from core.explain import explanations as explain
 
     det = REGISTRY["ensemble"]().fit(frame)
     flags = flag_points(score_frame(det, frame), ThresholdSettings())
@@ -266,12 +266,12 @@ def _e2e_case(models_dir: Path, out: Path) -> int:
     from benchmarks.scaling import vm_hwm_mb
 
     t_imp = time.perf_counter()
-    from core.charts import anomaly_figure
-    from core.data import parse_upload
-    from core.events import find_events
-    from core.pipeline import DetectorSettings, fit_detector, score_frame
+    from core.charts.figures import anomaly_figure
+    from core.detect.events import find_events
+    from core.detect.pipeline import DetectorSettings, fit_detector, score_frame
+    from core.detect.thresholds import ThresholdSettings, flag_points
+    from core.ingest.data import parse_upload
     from core.quiet import quiet_libraries
-    from core.thresholds import ThresholdSettings, flag_points
 
     quiet_libraries()
     import_s = time.perf_counter() - t_imp

@@ -22,10 +22,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from core.live_charts import live_figure
-from core.pipeline import DetectorSettings, causal_settings, make_detector
-from core.samples import load_sample
-from core.simulation import (
+from core.charts.live_charts import live_figure
+from core.detect.pipeline import DetectorSettings, causal_settings, make_detector
+from core.ingest.samples import load_sample
+from core.live.engine import (
     LiveSettings,
     events_table,
     init_state,
@@ -110,7 +110,7 @@ def run(smoke: bool = False) -> list[dict]:
     rows = []
     for name in DETECTORS[:1] if smoke else DETECTORS:
         state = _prepared(name, frame)
-        # a detector that looks ahead is scored one reading at a time (see core.simulation):
+        # a detector that looks ahead is scored one reading at a time (see core.live.engine):
         # replay fewer readings so the run stays short; the rate is per reading either way
         points = 300 if smoke else (3000 if state.batch_causal else 150)
         for batch in (25, 100):

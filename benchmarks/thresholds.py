@@ -13,14 +13,14 @@ import time
 import numpy as np
 import pandas as pd
 
-from core.thresholds import MODES, ThresholdSettings, flag_points
+from core.detect.thresholds import MODES, ThresholdSettings, flag_points
 
 POINTS = 8_784  # 2016, a leap year, hourly
 TARGET_MS = 50.0
 
 
 def scored_year(n: int = POINTS, seed: int = 0) -> pd.DataFrame:
-    """A scored frame shaped like ``core.pipeline.score_frame`` output (value, score, expected, ...)."""
+    """A scored frame shaped like ``core.detect.pipeline.score_frame`` output (value, score, expected, ...)."""
     rng = np.random.default_rng(seed)
     idx = pd.date_range("2016-01-01", periods=n, freq="1h", name="timestamp")
     expected = 100 + 40 * np.sin(2 * np.pi * (idx.hour.to_numpy() - 8) / 24)

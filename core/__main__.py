@@ -12,7 +12,7 @@ import pkgutil
 import sys
 
 import core.commands
-from core.data import DataError
+from core.ingest.data import DataError
 
 
 def build_parser() -> argparse.ArgumentParser:

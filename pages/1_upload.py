@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import cache
-from core.charts import series_figure
-from core.data import MAX_UPLOAD_MB, CleanOptions, DataError, Schema
-from pages._sidebar import current_ref, describe, plotly_template, require_router
+from core.charts.figures import series_figure
+from core.ingest.data import MAX_UPLOAD_MB, CleanOptions, DataError, Schema
+from core.ui import cache
+from core.ui.shell import current_ref, describe, plotly_template, require_router
 
 require_router()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import cache
-from core.charts import components_figure, forecast_figure
-from pages._sidebar import current_dataset, current_ref, plotly_template, require_router
+from core.charts.figures import components_figure, forecast_figure
+from core.ui import cache
+from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
 
 require_router()
 

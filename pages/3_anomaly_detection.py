@@ -7,13 +7,9 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from core import cache, report
-from core.charts import anomaly_figure
-from core.detectors import REGISTRY
-from core.evaluation import evaluate
-from core.pipeline import DetectorSettings
-from core.thresholds import ThresholdSettings
-from core.views import (
+from core.charts import report
+from core.charts.figures import anomaly_figure
+from core.charts.tables import (
     EVENT_TABLE_COLUMNS,
     date_window,
     detector_settings,
@@ -24,7 +20,12 @@ from core.views import (
     metrics_table,
     summary_counts,
 )
-from pages._sidebar import current_dataset, current_ref, describe, plotly_template, require_router
+from core.detect.detectors import REGISTRY
+from core.detect.evaluation import evaluate
+from core.detect.pipeline import DetectorSettings
+from core.detect.thresholds import ThresholdSettings
+from core.ui import cache
+from core.ui.shell import current_dataset, current_ref, describe, plotly_template, require_router
 
 require_router()
 

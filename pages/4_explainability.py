@@ -5,24 +5,24 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import cache
-from core.charts import anomaly_figure
-from core.detectors import REGISTRY
-from core.explain import (
-    EXPLAINERS,
-    ExplainError,
-    explaining_settings,
-    explanation_sentence,
-    peak_time,
-)
-from core.explain_charts import (
+from core.charts.explain_charts import (
     actual_expected_figure,
     beeswarm_figure,
     importance_figure,
     positions_figure,
     waterfall_figure,
 )
-from pages._sidebar import (
+from core.charts.figures import anomaly_figure
+from core.detect.detectors import REGISTRY
+from core.explain.explanations import (
+    EXPLAINERS,
+    ExplainError,
+    explaining_settings,
+    explanation_sentence,
+    peak_time,
+)
+from core.ui import cache
+from core.ui.shell import (
     current_dataset,
     current_ref,
     followed_detection,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import cache
-from core.detectors import REGISTRY
-from core.live_charts import live_figure
-from core.simulation import (
+from core.charts.live_charts import live_figure
+from core.detect.detectors import REGISTRY
+from core.live.engine import (
     INJECTION_TITLES,
     LiveSettings,
     counters,
@@ -22,7 +21,8 @@ from core.simulation import (
     start,
     step,
 )
-from pages._sidebar import (
+from core.ui import cache
+from core.ui.shell import (
     current_dataset,
     current_ref,
     followed_detection,

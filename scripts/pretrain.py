@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.pipeline import PRETRAINED_DIR, DetectorSettings, fit_detector  # noqa: E402
-from core.samples import SAMPLES, load_sample  # noqa: E402
+from core.detect.pipeline import PRETRAINED_DIR, DetectorSettings, fit_detector  # noqa: E402
+from core.ingest.samples import SAMPLES, load_sample  # noqa: E402
 
 
 def app_defaults(has_temperature: bool) -> list[DetectorSettings]:

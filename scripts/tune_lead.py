@@ -21,8 +21,8 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.detectors import REGISTRY  # noqa: E402
-from core.detectors.ensemble import DEFAULT_K  # noqa: E402
+from core.detect.detectors import REGISTRY  # noqa: E402
+from core.detect.detectors.ensemble import DEFAULT_K  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FAST = [

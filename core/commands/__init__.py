@@ -1,6 +1,6 @@
-"""One module per ``python -m core`` command: ``add_parser(subparsers)`` sets ``func=run``.
+"""CLI wing (``python -m core``). One module per ``python -m core`` command: ``add_parser(subparsers)`` sets ``func=run``.
 
-This package module holds what the commands share: FILE and its reading options, and reading it.
+May import every wing except ``core.ui``. This package module holds what the commands share: FILE and its reading options, and reading it.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.data import CleanOptions, DataError, Dataset, Schema, parse_upload
+from core.ingest.data import CleanOptions, DataError, Dataset, Schema, parse_upload
 
 
 def add_input_arguments(p: argparse.ArgumentParser) -> None:

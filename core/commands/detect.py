@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from core.commands import add_input_arguments, read_dataset
-from core.data import DataError
-from core.thresholds import DIRECTIONS, MODES
+from core.detect.thresholds import DIRECTIONS, MODES
+from core.ingest.data import DataError
 
 TABLE_COLUMNS = ("event_id", "start", "end", "duration_h", "type", "excess", "peak_score", "cause")
 
@@ -65,7 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def check_detectors(names: list[str]) -> str | None:
     """An error line when a name is not registered, else None."""
-    from core.detectors import REGISTRY
+    from core.detect.detectors import REGISTRY
 
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
@@ -74,9 +74,9 @@ def check_detectors(names: list[str]) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.events import find_events
-    from core.pipeline import DetectorSettings, fit_detector, score_frame
-    from core.thresholds import ThresholdSettings, flag_points
+    from core.detect.events import find_events
+    from core.detect.pipeline import DetectorSettings, fit_detector, score_frame
+    from core.detect.thresholds import ThresholdSettings, flag_points
 
     if (problem := check_detectors([args.detector])) is not None:
         print(f"error: {problem}", file=sys.stderr)
@@ -104,11 +104,11 @@ def run(args: argparse.Namespace) -> int:
     events = find_events(scored, flags, freq=ds.freq, unit=ds.unit)
     energy = events.attrs.get("energy_unit", ds.unit)
     if args.scores:
-        from core.report import flags_csv
+        from core.charts.report import flags_csv
 
         Path(args.scores).write_bytes(flags_csv(scored, flags, events))
     if args.out:
-        from core.report import csv_bytes
+        from core.charts.report import csv_bytes
 
         Path(args.out).write_bytes(csv_bytes(events.assign(energy_unit=energy)))
         print(f"{len(events)} events written to {args.out}")

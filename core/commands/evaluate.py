@@ -21,8 +21,8 @@ import pandas as pd
 
 from core.commands import add_input_arguments, read_dataset
 from core.commands.detect import check_detectors
-from core.data import DataError
-from core.evaluation import METRICS
+from core.detect.evaluation import METRICS
+from core.ingest.data import DataError
 
 OUTPUT_KEYS: tuple[str, ...] = (*METRICS, "random_auc_roc", "random_f1")
 
@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.detectors import REGISTRY
+    from core.detect.detectors import REGISTRY
 
     names = args.detector or _default_order(REGISTRY)
     if (problem := check_detectors(names)) is not None:
@@ -72,7 +72,7 @@ def _default_order(registry: dict[str, Any]) -> list[str]:
 
 
 def _labels(ds, args: argparse.Namespace) -> pd.Series:
-    from core.evaluation import labels_from_windows
+    from core.detect.evaluation import labels_from_windows
 
     if args.windows:
         path = Path(args.windows)
@@ -94,9 +94,9 @@ def _labels(ds, args: argparse.Namespace) -> pd.Series:
 def _evaluate_one(
     name: str, frame: pd.DataFrame, digest: str, labels: pd.Series, seed: int
 ) -> dict[str, Any]:
-    from core.evaluation import evaluate
-    from core.pipeline import DetectorSettings, fit_detector, saved_meta, score_frame
-    from core.thresholds import ThresholdSettings, flag_points
+    from core.detect.evaluation import evaluate
+    from core.detect.pipeline import DetectorSettings, fit_detector, saved_meta, score_frame
+    from core.detect.thresholds import ThresholdSettings, flag_points
 
     settings = DetectorSettings(name)
     start = time.perf_counter()

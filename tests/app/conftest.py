@@ -70,7 +70,7 @@ def _no_legacy_pages_mode(request, monkeypatch):
 
     AppTest resets Streamlit's "this app has a pages/ folder" switch before *every* run, so each run
     would start the way only the very first run after a server start does (the page file run
-    directly; ``pages._sidebar.require_router`` then reruns through the router, which drops a button
+    directly; ``core.ui.shell.require_router`` then reruns through the router, which drops a button
     press). Tests that use the ``legacy_pages`` fixture keep the real behaviour to test that path.
     """
     if "legacy_pages" in request.fixturenames:

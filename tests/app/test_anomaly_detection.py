@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import core.cache
-import core.events
-import core.report
-from core.charts import ANOMALY_RED
+import core.charts.report
+import core.detect.events
+import core.ui.cache
+from core.charts.figures import ANOMALY_RED
 from tests.app.conftest import (
     APP,
     FAST_DETECTORS,
@@ -136,7 +136,7 @@ def test_selecting_an_event_zooms_and_links_to_explanation():
 
 def test_events_csv_download_escapes_formula_cells(monkeypatch, request):
     """The events CSV the page offers neutralises text a spreadsheet would run as a formula."""
-    real_find, real_csv = core.events.find_events, core.report.events_csv
+    real_find, real_csv = core.detect.events.find_events, core.charts.report.events_csv
     sent: list[bytes] = []
 
     def find_with_formula(*args, **kwargs):
@@ -148,10 +148,10 @@ def test_events_csv_download_escapes_formula_cells(monkeypatch, request):
         sent.append(real_csv(events))
         return sent[-1]
 
-    monkeypatch.setattr(core.events, "find_events", find_with_formula)
-    monkeypatch.setattr(core.report, "events_csv", spy)
-    core.cache.flagged.clear()  # events are cached by settings; make this test compute its own
-    request.addfinalizer(core.cache.flagged.clear)  # and leave no patched events behind
+    monkeypatch.setattr(core.detect.events, "find_events", find_with_formula)
+    monkeypatch.setattr(core.charts.report, "events_csv", spy)
+    core.ui.cache.flagged.clear()  # events are cached by settings; make this test compute its own
+    request.addfinalizer(core.ui.cache.flagged.clear)  # and leave no patched events behind
     at = flagged_studio()
     assert [b for b in at.get("download_button") if "Events CSV" in b.proto.label]
     text = sent[-1].decode()

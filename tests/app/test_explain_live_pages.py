@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.cache import DatasetRef
-from core.charts import ANOMALY_RED
+from core.charts.figures import ANOMALY_RED
+from core.ui.cache import DatasetRef
 from tests.app.conftest import FAST_DETECTORS, app, chart_spec, open_page
 
 EXPLAIN = "pages/4_explainability.py"
@@ -23,11 +23,11 @@ TOP = {**FAST, "detect_mode": "percentile", "detect_percentile": 99.0}
 @pytest.fixture(scope="module")
 def event_starts() -> list[str]:
     """Event starts under the fast detector and the default threshold, computed without the app."""
-    from core.events import find_events
-    from core.pipeline import make_detector, score_frame
-    from core.samples import load_sample
-    from core.thresholds import ThresholdSettings, flag_points
-    from core.views import detector_settings
+    from core.charts.tables import detector_settings
+    from core.detect.events import find_events
+    from core.detect.pipeline import make_detector, score_frame
+    from core.detect.thresholds import ThresholdSettings, flag_points
+    from core.ingest.samples import load_sample
 
     ds = load_sample("uk_demand")
     det = make_detector(detector_settings(FAST_DETECTORS)).fit(ds.frame)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages._sidebar import NAV
+from core.ui.shell import NAV
 from tests.app.conftest import (
     APP,
     FAST_DETECTORS,
@@ -54,7 +54,7 @@ def test_navigation_titles_and_paths():
 
 def test_app_opens_on_default_sample():
     """No upload needed: the first run shows the default sample on the Upload page."""
-    from core.samples import DEFAULT_SAMPLE, SAMPLES
+    from core.ingest.samples import DEFAULT_SAMPLE, SAMPLES
 
     at = app()
     assert at.title[0].value == "Upload meter data"

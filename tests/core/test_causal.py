@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.pipeline import DetectorSettings, causal_settings, make_detector
-from core.simulation import LiveSettings, init_state
+from core.detect.pipeline import DetectorSettings, causal_settings, make_detector
+from core.live.engine import LiveSettings, init_state
 from tests.conftest import inject_anomalies, synthetic_frame
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.charts import (
+from core.charts.figures import (
     ANOMALY_RED,
     anomaly_figure,
     components_figure,

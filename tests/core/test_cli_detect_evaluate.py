@@ -94,9 +94,9 @@ def test_detect_writes_events_and_scores_csv(labelled_csv, models, tmp_path):
 
 def test_detect_csv_escapes_formula_cells(labelled_csv, tmp_path, monkeypatch, capsys):
     """A cause that a spreadsheet would run as a formula is written with a leading apostrophe."""
-    import core.events
+    import core.detect.events
 
-    real = core.events.find_events
+    real = core.detect.events.find_events
 
     def hostile(*args, **kwargs):
         events = real(*args, **kwargs)
@@ -105,7 +105,7 @@ def test_detect_csv_escapes_formula_cells(labelled_csv, tmp_path, monkeypatch, c
         return events
 
     monkeypatch.setenv("WATTSUP_MODELS_DIR", str(tmp_path / "m"))
-    monkeypatch.setattr(core.events, "find_events", hostile)
+    monkeypatch.setattr(core.detect.events, "find_events", hostile)
     out = tmp_path / "events.csv"
     assert main(["detect", str(labelled_csv), "--detector", "meter_fault", "--out", str(out)]) == 0
     events = pd.read_csv(out)
@@ -178,7 +178,7 @@ def test_bad_input_is_one_line_and_exit_2(args, message, labelled_csv, tmp_path,
 def test_default_detector_order_puts_the_ensemble_first():
     """Without --detector every registered detector is evaluated, ensemble first."""
     from core.commands.evaluate import _default_order
-    from core.detectors import REGISTRY
+    from core.detect.detectors import REGISTRY
 
     order = _default_order(REGISTRY)
     assert order[0] == "ensemble" and sorted(order) == sorted(REGISTRY)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import CleanOptions, DataError, Schema, parse_upload
+from core.ingest.data import CleanOptions, DataError, Schema, parse_upload
 
 
 def series_bytes(idx, values, col: str = "kwh", extra: dict | None = None) -> bytes:

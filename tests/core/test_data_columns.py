@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import DataError, Schema, guess_schema, parse_upload
+from core.ingest.data import DataError, Schema, guess_schema, parse_upload
 
 IDX = pd.date_range("2024-01-01", periods=96, freq="1h")
 

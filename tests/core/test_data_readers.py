@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import MAX_UPLOAD_MB, MIN_POINTS, DataError, parse_upload
+from core.ingest.data import MAX_UPLOAD_MB, MIN_POINTS, DataError, parse_upload
 
 
 def hourly(n: int = 72, start: str = "2024-01-01") -> tuple[pd.DatetimeIndex, np.ndarray]:
@@ -176,7 +176,7 @@ def test_too_few_and_all_missing_values() -> None:
 
 def test_file_over_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """The size limit is checked on the bytes, before any parsing."""
-    monkeypatch.setattr("core.data.MAX_UPLOAD_MB", 0.001)
+    monkeypatch.setattr("core.ingest.data.MAX_UPLOAD_MB", 0.001)
     with pytest.raises(DataError, match=r"^big.csv is 0 MB, over the 0.001 MB limit"):
         parse_upload(csv_bytes(), "big.csv")
     assert MAX_UPLOAD_MB == 200
@@ -188,7 +188,7 @@ def test_unexpected_errors_become_one_line(monkeypatch: pytest.MonkeyPatch) -> N
     def boom(*args, **kwargs):
         raise KeyError("surprise")
 
-    monkeypatch.setattr("core.data.clean", boom)
+    monkeypatch.setattr("core.ingest.data.clean", boom)
     with pytest.raises(DataError, match=r"^x.csv could not be read \(KeyError: 'surprise'\)"):
         parse_upload(csv_bytes(), "x.csv")
 

@@ -7,9 +7,9 @@ import re
 import pandas as pd
 import pytest
 
-import core.data
-from core.data import DataError
-from core.samples import DEFAULT_SAMPLE, SAMPLE_DIR, SAMPLES, load_sample
+import core.ingest.data
+from core.ingest.data import DataError
+from core.ingest.samples import DEFAULT_SAMPLE, SAMPLE_DIR, SAMPLES, load_sample
 
 
 def test_default_sample_is_a_year_of_hourly_building_load() -> None:
@@ -31,7 +31,7 @@ def test_every_sample_loads_and_is_credited(key: str) -> None:
     assert sample.key == key and sample.path.parent == SAMPLE_DIR
     assert sample.license and sample.credit and sample.description
     ds = load_sample(key)
-    assert len(ds.frame) >= core.data.MIN_POINTS and ds.digest
+    assert len(ds.frame) >= core.ingest.data.MIN_POINTS and ds.digest
     readme = (SAMPLE_DIR / "README.md").read_text()
     assert sample.path.name in readme and f"`{key}`" in readme
 
@@ -56,8 +56,8 @@ def test_unknown_sample() -> None:
 
 
 def test_every_report_key_is_documented() -> None:
-    """Each key parse_upload writes appears in core.data's module docstring, so the docs stay honest."""
-    doc = core.data.__doc__
+    """Each key parse_upload writes appears in core.ingest.data's module docstring, so the docs stay honest."""
+    doc = core.ingest.data.__doc__
     documented = set(re.findall(r"``(\w+)``", doc))
     report = load_sample("pjm_comed").report.to_dict()
     missing = [k for k in report if k not in documented]

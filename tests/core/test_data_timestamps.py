@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from core.data import Schema, parse_upload
+from core.ingest.data import Schema, parse_upload
 
 
 def table(stamps: list[str], values: list[float] | None = None, header: str = "time,kwh") -> bytes:
@@ -101,7 +101,7 @@ def test_spring_forward_times_that_never_existed_are_reported() -> None:
 
 def test_unknown_time_zone() -> None:
     """A misspelt zone name is one clear line."""
-    from core.data import DataError
+    from core.ingest.data import DataError
 
     with pytest.raises(DataError, match=r"^Time zone 'Mars/Olympus' is not known"):
         parse_upload(table([str(t) for t in HOURS]), "z.csv", Schema(tz="Mars/Olympus"))
@@ -130,7 +130,7 @@ def test_json_unparseable_rows_use_record_numbers() -> None:
 
 def test_a_timestamp_column_with_no_readable_time() -> None:
     """Choosing a column that holds no dates names it and the first line."""
-    from core.data import DataError
+    from core.ingest.data import DataError
 
     with pytest.raises(
         DataError,
@@ -156,7 +156,7 @@ def test_separate_date_and_time_columns_are_combined() -> None:
 
 def test_too_few_points_after_cleaning() -> None:
     """Enough rows but too few distinct steps (here: dates only) is refused after cleaning."""
-    from core.data import DataError
+    from core.ingest.data import DataError
 
     stamps = [f"2024-01-0{1 + i // 24}" for i in range(72)]
     with pytest.raises(

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from core.detectors.base import _calibration_table, calibrate
+from core.detect.detectors.base import _calibration_table, calibrate
 
 
 def test_calibration_maps_training_tail_to_sigma_scale():

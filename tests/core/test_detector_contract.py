@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.detectors import REGISTRY, NotFittedError
+from core.detect.detectors import REGISTRY, NotFittedError
 from tests.conftest import INJECTED, inject_anomalies, synthetic_frame
 
 ALL_KINDS = frozenset(INJECTED)
@@ -174,11 +174,11 @@ def test_forecasting_detectors_give_expected_with_a_band(name, anomalous):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_saved_and_loaded_detector_scores_the_same(name, anomalous, tmp_path):
-    """Every fitted attribute is of a kind ``core.store`` saves: a round trip changes no score."""
-    from core.store import load_detector, save_detector
+    """Every fitted attribute is of a kind ``core.store.model_files`` saves: a round trip changes no score."""
+    from core.store.model_files import load_detector, save_detector
 
     frame, _ = anomalous
     det = fitted(name, frame)
     save_detector(det, tmp_path / name)
-    back = load_detector(tmp_path / name)
+    back = load_detector(tmp_path / name, REGISTRY)
     pd.testing.assert_series_equal(back.calibrated(frame), det.calibrated(frame))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.detectors import REGISTRY
-from core.detectors.ensemble import DEFAULT_K, DEFAULT_MEMBERS, EnsembleDetector
-from core.detectors.isolation_forest import IsolationForestDetector
+from core.detect.detectors import REGISTRY
+from core.detect.detectors.ensemble import DEFAULT_K, DEFAULT_MEMBERS, EnsembleDetector
+from core.detect.detectors.isolation_forest import IsolationForestDetector
 from tests.conftest import inject_anomalies, synthetic_frame
 
 

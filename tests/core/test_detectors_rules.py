@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.detectors.meter_fault import MeterFaultDetector, run_lengths
-from core.detectors.rolling_z import RollingZDetector
-from core.detectors.seasonal_naive import SeasonalNaiveDetector
+from core.detect.detectors.meter_fault import MeterFaultDetector, run_lengths
+from core.detect.detectors.rolling_z import RollingZDetector
+from core.detect.detectors.seasonal_naive import SeasonalNaiveDetector
 from tests.conftest import synthetic_frame
 
 

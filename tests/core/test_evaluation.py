@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
 
-from core.evaluation import METRICS, evaluate, labels_from_windows
+from core.detect.evaluation import METRICS, evaluate, labels_from_windows
 
 
 def case(seed: int, n: int = 2000, ties: bool = False):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.events import COLUMNS, TYPES, find_events
+from core.detect.events import COLUMNS, TYPES, find_events
 
 
 def scored_for(values: np.ndarray, expected: np.ndarray, start: str = "2024-01-01") -> pd.DataFrame:

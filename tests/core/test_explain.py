@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.explain import (
+from core.explain.explanations import (
     ExplainError,
     Explanation,
     explain_forest_point,
@@ -20,7 +20,7 @@ from tests.conftest import INJECTED, inject_anomalies, synthetic_frame
 
 @pytest.fixture(scope="module")
 def forest_case():
-    from core.detectors.isolation_forest import IsolationForestDetector
+    from core.detect.detectors.isolation_forest import IsolationForestDetector
 
     frame, labels = inject_anomalies(synthetic_frame())
     det = IsolationForestDetector(n_estimators=60, max_samples=256).fit(frame)
@@ -120,7 +120,7 @@ def test_bad_requests_raise_explain_error(forest_case):
     det, frame, _ = forest_case
     with pytest.raises(ExplainError, match="no reading"):
         explain_forest_point(det, frame, pd.Timestamp("1999-01-01"))
-    from core.explain import explain_lstm_point
+    from core.explain.explanations import explain_lstm_point
 
     with pytest.raises(ExplainError, match="LSTM"):
         explain_lstm_point(det, frame, frame.index[-1])
@@ -136,8 +136,8 @@ def test_peak_time_is_the_highest_score_inside_the_event():
 @pytest.mark.slow
 def test_lstm_explainer_gives_one_value_per_input_position():
     """A tiny LSTM: one contribution per lag of its window and per calendar input, readable labels."""
-    from core.detectors.lstm import LSTMDetector
-    from core.explain import _kernel_shap, explain_lstm_point
+    from core.detect.detectors.lstm import LSTMDetector
+    from core.explain.explanations import _kernel_shap, explain_lstm_point
 
     frame, labels = inject_anomalies(synthetic_frame(n_days=21))
     det = LSTMDetector(window=8, units=4, epochs=1, batch_size=256).fit(frame)
@@ -162,8 +162,8 @@ def test_lstm_explainer_gives_one_value_per_input_position():
 @pytest.mark.slow
 def test_prophet_components_add_up_to_its_forecast():
     """Trend plus the seasonal, holiday and temperature parts is Prophet's expected reading."""
-    from core.detectors.prophet import ProphetDetector
-    from core.explain import explain_prophet_point
+    from core.detect.detectors.prophet import ProphetDetector
+    from core.explain.explanations import explain_prophet_point
 
     frame, _ = inject_anomalies(synthetic_frame(n_days=28))
     det = ProphetDetector().fit(frame)

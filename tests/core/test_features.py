@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.features import FEATURE_LABELS, feature_frame, seasonal_steps, steps_per
+from core.detect.features import FEATURE_LABELS, feature_frame, seasonal_steps, steps_per
 from tests.conftest import synthetic_frame
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.detectors.lstm import LSTMDetector
-from core.detectors.prophet import ProphetDetector
-from core.forecasting import (
+from core.detect.detectors.lstm import LSTMDetector
+from core.detect.detectors.prophet import ProphetDetector
+from core.forecast.forecasting import (
     Forecast,
     backtest,
     forecast_errors,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.data import DataError, parse_upload
+from core.ingest.data import DataError, parse_upload
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.golden

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.data import DataError, Dataset, guess_schema, parse_upload
+from core.ingest.data import DataError, Dataset, guess_schema, parse_upload
 from tests.conftest import SAMPLE_DATA
 
 BASE = b"".join((SAMPLE_DATA / "taylor_uk_demand.csv").read_bytes().splitlines(keepends=True)[:150])
@@ -111,7 +111,7 @@ def messy_series(draw: st.DrawFn) -> bytes:
 @given(messy_series(), st.sampled_from([None, "1h", "1D"]), st.booleans())
 def test_messy_series(data: bytes, freq: str | None, cumulative: bool) -> None:
     """Realistic damage reaches the cleaning steps and still ends as a Dataset or a DataError."""
-    from core.data import CleanOptions
+    from core.ingest.data import CleanOptions
 
     try:
         ds = parse_upload(

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.detectors.lstm import LSTMDetector, calendar_inputs, default_window, suspect_points
+from core.detect.detectors.lstm import LSTMDetector, calendar_inputs, default_window, suspect_points
 from tests.conftest import INJECTED, inject_anomalies, synthetic_frame
 
 INJECT_AT = 24 * 28  # where conftest.inject_anomalies starts on a 42-day hourly frame
@@ -138,10 +138,11 @@ def test_calendar_inputs_and_default_window():
 
 @pytest.mark.slow
 def test_save_load_round_trip_gives_identical_scores(trained, tmp_path):
-    """core.store saves the Keras model as .keras and the rest as plain values: same scores back."""
-    from core.store import load_detector, save_detector
+    """core.store.model_files saves the Keras model as .keras and the rest as plain values: same scores back."""
+    from core.detect.detectors import REGISTRY
+    from core.store.model_files import load_detector, save_detector
 
     det, _, frame, _, _ = trained
-    back = load_detector(save_detector(det, tmp_path / "lstm"))
+    back = load_detector(save_detector(det, tmp_path / "lstm"), REGISTRY)
     assert (tmp_path / "lstm" / "model_.keras").exists()
     np.testing.assert_allclose(back.score(frame), det.score(frame), rtol=1e-6, equal_nan=True)

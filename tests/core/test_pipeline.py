@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import core.pipeline as pipeline
-from core.detectors import REGISTRY, Detector
-from core.pipeline import (
+import core.detect.pipeline as pipeline
+from core.detect.detectors import REGISTRY, Detector
+from core.detect.pipeline import (
     SCORED_COLUMNS,
     DetectorSettings,
     fit_detector,
@@ -19,7 +19,7 @@ from core.pipeline import (
     score_frame,
     weekly_profile,
 )
-from core.store import read_meta
+from core.store.model_files import read_meta
 from tests.conftest import REPO, inject_anomalies, synthetic_frame
 
 DIGEST = "0123456789abcdef" * 4

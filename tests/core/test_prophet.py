@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.detectors.prophet import ProphetDetector
+from core.detect.detectors.prophet import ProphetDetector
 from tests.conftest import INJECTED, inject_anomalies, synthetic_frame
 
 pytestmark = pytest.mark.slow  # every test here fits Prophet (a few seconds each)
@@ -79,11 +79,12 @@ def test_without_temperature_no_regressor_and_scoring_needs_it(fitted, anomalous
 
 
 def test_save_load_round_trip_gives_identical_scores(fitted, anomalous, tmp_path):
-    """core.store saves the Prophet model as JSON: the reloaded detector scores identically."""
-    from core.store import load_detector, save_detector
+    """core.store.model_files saves the Prophet model as JSON: the reloaded detector scores identically."""
+    from core.detect.detectors import REGISTRY
+    from core.store.model_files import load_detector, save_detector
 
     frame, _ = anomalous
-    back = load_detector(save_detector(fitted, tmp_path / "prophet"))
+    back = load_detector(save_detector(fitted, tmp_path / "prophet"), REGISTRY)
     np.testing.assert_allclose(back.score(frame), fitted.score(frame), rtol=1e-9)
 
 

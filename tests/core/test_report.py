@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 from pypdf import PdfReader
 
-from core.report import (
+from core.charts.report import (
     ChartExportError,
     browser_path,
     csv_bytes,
@@ -113,10 +113,10 @@ def test_figure_png_or_clear_error():
 
 def test_pdf_from_real_events_holds_the_table(shared_data):
     """Events found on a real LEAD meter go into the PDF table: every type and the first cause."""
-    from core.data import parse_upload
-    from core.events import find_events
-    from core.pipeline import DetectorSettings, make_detector, score_frame
-    from core.thresholds import ThresholdSettings, flag_points
+    from core.detect.events import find_events
+    from core.detect.pipeline import DetectorSettings, make_detector, score_frame
+    from core.detect.thresholds import ThresholdSettings, flag_points
+    from core.ingest.data import parse_upload
 
     path = shared_data / "lead_dev" / "building_1074.csv"
     ds = parse_upload(path.read_bytes(), path.name)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.detectors.base import Detector
-from core.simulation import (
+from core.detect.detectors.base import Detector
+from core.live.engine import (
     LiveSettings,
     counters,
     events_table,
@@ -103,7 +103,7 @@ def test_injected_faults_are_flagged_within_the_documented_delay(lag_state):
 
 def test_injected_spike_is_flagged_by_isolation_forest():
     """With the real Isolation Forest, an injected spike raises a live alert at the injected reading."""
-    from core.detectors.isolation_forest import IsolationForestDetector
+    from core.detect.detectors.isolation_forest import IsolationForestDetector
 
     history, stream = _split()
     det = IsolationForestDetector(n_estimators=50, max_samples=256).fit(history)
@@ -117,7 +117,7 @@ def test_live_score_equals_the_offline_score_of_the_series_cut_there():
     """Each live score is what scoring the whole series up to that reading gives: the automatic
     context is long enough, and nothing after the reading is seen (this forest smooths over the
     surrounding hours, so it is scored reading by reading)."""
-    from core.detectors.isolation_forest import IsolationForestDetector
+    from core.detect.detectors.isolation_forest import IsolationForestDetector
 
     frame = synthetic_frame(n_days=49)
     history, stream = frame.iloc[: 24 * 42], frame.iloc[24 * 42 :]
@@ -189,7 +189,7 @@ def test_threshold_direction_is_followed():
     history, stream = _split()
     det = LagDetector().fit(history)
 
-    class Threshold:  # duck-typed like core.thresholds.ThresholdSettings
+    class Threshold:  # duck-typed like core.detect.thresholds.ThresholdSettings
         mode, k, direction, min_deviation = "sigma", 3.0, "under", 0.0
 
     settings = LiveSettings.from_threshold(Threshold(), keep=600)
@@ -228,8 +228,8 @@ def test_live_figure_has_one_red_marker_per_flagged_live_reading(lag_state):
     """The chart's "Anomalies" trace is red and marks exactly the flagged stream readings in view."""
     import json
 
-    from core.charts import ANOMALY_RED
-    from core.live_charts import live_figure
+    from core.charts.figures import ANOMALY_RED
+    from core.charts.live_charts import live_figure
 
     state, stream = lag_state
     final = replay(state, stream.iloc[:60], chunk=5, injections={20: "spike", 40: "drop_to_zero"})
@@ -246,10 +246,10 @@ def test_live_figure_has_one_red_marker_per_flagged_live_reading(lag_state):
 def test_injected_spike_is_caught_at_once_with_the_live_page_defaults():
     """The Live page's defaults (causal ensemble, two-week warm-up, sigma 2) flag an injected spike
     on the bundled building sample at the reading it happens."""
-    from core.pipeline import DetectorSettings, causal_settings, make_detector
-    from core.samples import load_sample
-    from core.simulation import counters, inject, injections_table, next_points, start, step
-    from core.thresholds import ThresholdSettings
+    from core.detect.pipeline import DetectorSettings, causal_settings, make_detector
+    from core.detect.thresholds import ThresholdSettings
+    from core.ingest.samples import load_sample
+    from core.live.engine import counters, inject, injections_table, next_points, start, step
 
     frame = load_sample("polito_building").frame
     warmup = 14 * 24

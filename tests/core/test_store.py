@@ -10,8 +10,14 @@ import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from core.detectors import REGISTRY, Detector
-from core.store import StoreError, fitted_attributes, load_detector, read_meta, save_detector
+from core.detect.detectors import REGISTRY, Detector
+from core.store.model_files import (
+    StoreError,
+    fitted_attributes,
+    load_detector,
+    read_meta,
+    save_detector,
+)
 from tests.conftest import inject_anomalies, synthetic_frame
 
 
@@ -117,7 +123,7 @@ def test_round_trip_keeps_every_attribute_and_score(registered, frame, tmp_path)
     """Series, arrays, numpy scalars, NaN, nested containers, timestamps, sklearn: all come back."""
     det = TinyDetector(scale=2.0, hours=(1, 2), opts={"x": [1, 2]}).fit(frame)
     save_detector(det, tmp_path / "m", {"digest": "abc"})
-    back = load_detector(tmp_path / "m")
+    back = load_detector(tmp_path / "m", REGISTRY)
     assert_same(det, back)
     assert back.hours == (1, 2) and back.opts == {"x": [1, 2]}
     pd.testing.assert_series_equal(det.score(frame), back.score(frame))
@@ -140,7 +146,7 @@ def test_nested_detectors_go_to_subfolders(registered, frame, tmp_path):
     save_detector(det, tmp_path / "m", {})
     assert (tmp_path / "m" / "members_.1.0" / "detector.json").exists()
     assert (tmp_path / "m" / "first_" / "detector.json").exists()
-    back = load_detector(tmp_path / "m")
+    back = load_detector(tmp_path / "m", REGISTRY)
     assert_same(det, back)
     pd.testing.assert_series_equal(det.score(frame), back.score(frame))
 
@@ -161,7 +167,7 @@ def test_skops_types_outside_the_allow_list_are_refused(registered, frame, tmp_p
     """A scikit-learn object that needs a non-sklearn/numpy/scipy type is never loaded."""
     save_detector(UnsafeDetector().fit(frame), tmp_path / "m", {})
     with pytest.raises(StoreError, match="allow-list"):
-        load_detector(tmp_path / "m")
+        load_detector(tmp_path / "m", REGISTRY)
 
 
 def test_unknown_detector_and_escaping_paths_are_refused(registered, frame, tmp_path):
@@ -171,13 +177,13 @@ def test_unknown_detector_and_escaping_paths_are_refused(registered, frame, tmp_
     spec = json.loads(spec_file.read_text())
     spec_file.write_text(json.dumps({**spec, "detector": "os.system"}))
     with pytest.raises(StoreError, match="unknown detector"):
-        load_detector(tmp_path / "m")
+        load_detector(tmp_path / "m", REGISTRY)
     spec["attributes"]["hourly_"]["file"] = "../../etc/passwd"
     spec_file.write_text(json.dumps(spec))
     with pytest.raises(StoreError, match="outside"):
-        load_detector(tmp_path / "m")
+        load_detector(tmp_path / "m", REGISTRY)
     with pytest.raises(StoreError, match="no readable"):
-        load_detector(tmp_path / "missing")
+        load_detector(tmp_path / "missing", REGISTRY)
 
 
 def test_a_failed_save_leaves_no_half_model(registered, frame, tmp_path):
@@ -192,7 +198,7 @@ def test_a_failed_save_leaves_no_half_model(registered, frame, tmp_path):
         save_detector(bad, tmp_path / "other", {})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
     assert read_meta(tmp_path / "m")["digest"] == "old"
-    load_detector(tmp_path / "m")
+    load_detector(tmp_path / "m", REGISTRY)
 
 
 def test_object_arrays_and_unfitted_detectors_are_refused(registered, frame, tmp_path):
@@ -215,7 +221,7 @@ TINY = {
 def _round_trip(name, params, frame, tmp_path):
     det = REGISTRY[name](**params).fit(frame)
     save_detector(det, tmp_path / name, {})
-    back = load_detector(tmp_path / name)
+    back = load_detector(tmp_path / name, REGISTRY)
     assert type(back) is type(det) and back.get_params() == det.get_params()
     pd.testing.assert_series_equal(det.score(frame), back.score(frame))
     pd.testing.assert_series_equal(det.calibrated(frame), back.calibrated(frame))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.thresholds import DEFAULT_K, MODES, ThresholdSettings, flag_points, threshold_value
+from core.detect.thresholds import DEFAULT_K, MODES, ThresholdSettings, flag_points, threshold_value
 
 
 def scored_frame(n: int = 24 * 60, seed: int = 0) -> pd.DataFrame:
@@ -168,9 +168,9 @@ def test_flags_do_not_change_the_scored_frame():
 def test_every_mode_on_real_scores(shared_data, tmp_path):
     """On a real LEAD building scored by the default ensemble, every mode flags a small share of the
     year and finds more labelled events than chance would."""
-    from core.data import parse_upload
-    from core.evaluation import evaluate
-    from core.pipeline import DetectorSettings, fit_detector, score_frame
+    from core.detect.evaluation import evaluate
+    from core.detect.pipeline import DetectorSettings, fit_detector, score_frame
+    from core.ingest.data import parse_upload
 
     path = shared_data / "lead_dev" / "building_121.csv"
     ds = parse_upload(path.read_bytes(), path.name)

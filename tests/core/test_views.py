@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.pipeline import DetectorSettings
-from core.views import (
+from core.charts.tables import (
     date_window,
     detector_settings,
     event_window,
@@ -16,6 +15,7 @@ from core.views import (
     metrics_table,
     summary_counts,
 )
+from core.detect.pipeline import DetectorSettings
 
 
 @pytest.mark.parametrize(

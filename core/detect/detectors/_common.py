@@ -1,0 +1,217 @@
+"""Helpers shared by several detectors: a robust week profile and the feature matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.detect.features import (
+    DAY,
+    SHORT,
+    centred_mean,
+    feature_frame,
+    seasonal_steps,
+    step_of,
+    steps_per,
+)
+
+MAD_TO_SIGMA = 1.4826
+# Feature columns the feature-based detectors (Isolation Forest, LOF, One-Class SVM) learn from.
+# On the log scale (the default for non-negative meters) every difference is a relative change.
+MODEL_FEATURES: tuple[str, ...] = (
+    "value",
+    "diff_1",
+    "diff_week",
+    "dev_typical",
+    "dev_typical_short",
+    "dev_typical_day",
+    "dev_profile",
+    "dev_profile_short",
+    "dev_profile_day",
+    "hour_sin",
+    "hour_cos",
+    "weekend",
+    "holiday",
+)
+EXTRA_LABELS: dict[str, str] = {
+    "dev_profile": "difference from the usual reading for this time of the week (whole history)",
+    "dev_profile_short": "difference from the usual reading for this time of the week, over the "
+    "surrounding six hours",
+    "dev_profile_day": "difference from the usual reading for this time of the week, over the "
+    "surrounding day",
+    "hour_sin": "hour of day",
+    "hour_cos": "hour of day",
+    "weekend": "weekend",
+}
+LOG_OFFSET = 0.05  # log(value + 5 % of the median): relative changes, and zero readings stay finite
+
+
+def robust_scale(x: np.ndarray | pd.Series, floor: float = 1e-9) -> float:
+    """MAD-based sigma of ``x`` (NaNs ignored); falls back to the std, then to ``floor``."""
+    a = np.asarray(x, dtype=float)
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return floor
+    mad = MAD_TO_SIGMA * float(np.median(np.abs(a - np.median(a))))
+    if mad > floor:
+        return mad
+    std = float(np.std(a))
+    return std if std > floor else floor
+
+
+def week_slot(index: pd.DatetimeIndex) -> np.ndarray:
+    """Position of each timestamp within its week, in steps (0 .. steps per week - 1)."""
+    day, week = seasonal_steps(index)
+    step_s = step_of(index).total_seconds()
+    seconds = index.hour * 3600 + index.minute * 60 + index.second
+    within_day = np.minimum((np.asarray(seconds) // max(step_s, 1)).astype(int), day - 1)
+    return np.asarray(index.dayofweek * day + within_day, dtype=int) % week
+
+
+def fit_week_profile(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Median and robust spread of the reading at each time of the week.
+
+    Slots never seen fall back to the overall median and spread, so scoring never needs them.
+    """
+    _, week = seasonal_steps(frame.index)
+    v = frame["value"].to_numpy(dtype=float)
+    slot = week_slot(frame.index)
+    ok = np.isfinite(v)
+    overall = float(np.median(v[ok]))
+    grouped = pd.Series(v[ok]).groupby(slot[ok])
+    median = np.full(week, overall)
+    med = grouped.median()
+    median[med.index.to_numpy()] = med.to_numpy()
+    resid = v[ok] - median[slot[ok]]
+    spread = np.full(week, robust_scale(resid))
+    return median, spread
+
+
+def value_transform(frame: pd.DataFrame) -> tuple[bool, float]:
+    """``(use_log, offset)`` for this training frame: log scale unless readings go negative."""
+    v = frame["value"].to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    use_log = bool(v.size) and float(np.mean(v < 0)) <= 0.01
+    offset = LOG_OFFSET * float(np.median(np.abs(v))) if v.size else 0.0
+    return use_log, max(offset, 1e-6)
+
+
+def transformed(frame: pd.DataFrame, use_log: bool, offset: float) -> pd.DataFrame:
+    """The frame with ``value`` on the model's scale (log of value + offset, or unchanged)."""
+    if not use_log:
+        return frame
+    out = frame.copy()
+    out["value"] = np.log(frame["value"].astype(float).clip(lower=0.0) + offset)
+    return out
+
+
+def model_matrix(
+    frame: pd.DataFrame, profile: np.ndarray, country: str | None, causal: bool = False
+) -> pd.DataFrame:
+    """The feature-based detectors' inputs (``MODEL_FEATURES``), NaN only where the reading is.
+
+    ``frame`` is already on the model's scale (see ``transformed``) and ``profile`` is the median
+    reading per time of the week on that scale. Warm-up lags fall back to the nearest shorter lag
+    (week -> day -> previous -> the value itself); the usual reading of the last weeks falls back
+    to the profile, so the first weeks are still scored.
+    """
+    f = feature_frame(frame, country=country, causal=causal)
+    day = steps_per(frame.index, DAY)
+    short = steps_per(frame.index, SHORT)
+    v = f["value"]
+    lag_1 = f["lag_1"].fillna(v)
+    lag_week = f["lag_week"].fillna(f["lag_day"]).fillna(lag_1)
+    usual = pd.Series(profile[week_slot(frame.index)], index=frame.index)
+    dev_typical = v - f["typical"].fillna(usual)
+    dev_profile = v - usual
+    hour = f["hour"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "value": v,
+            "diff_1": v - lag_1,
+            "diff_week": v - lag_week,
+            "dev_typical": dev_typical,
+            "dev_typical_short": centred_mean(dev_typical, short, causal),
+            "dev_typical_day": centred_mean(dev_typical, day, causal),
+            "dev_profile": dev_profile,
+            "dev_profile_short": centred_mean(dev_profile, short, causal),
+            "dev_profile_day": centred_mean(dev_profile, day, causal),
+            "hour_sin": np.sin(2 * np.pi * hour / 24),
+            "hour_cos": np.cos(2 * np.pi * hour / 24),
+            "weekend": (f["weekday"] >= 5).astype(float),
+            "holiday": f["holiday"],
+        },
+        index=frame.index,
+    )
+    out.loc[v.isna(), :] = np.nan
+    if "temperature" in f.columns:
+        out["temperature"] = f["temperature"].ffill().bfill().fillna(0.0)
+        out.loc[v.isna(), "temperature"] = np.nan
+    return out
+
+
+def feature_rows(
+    frame: pd.DataFrame,
+    profile: np.ndarray,
+    country: str | None,
+    columns: list[str],
+    causal: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, ok)``: the model matrix restricted to ``columns`` and the mask of scorable rows."""
+    m = model_matrix(frame, profile, country, causal)
+    for c in columns:  # a covariate seen in training but absent now: neutral value
+        if c not in m.columns:
+            m[c] = 0.0
+    x = m[columns].to_numpy(dtype=float)
+    ok = np.isfinite(x).all(axis=1)
+    return x, ok
+
+
+def scores_on(ok: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Spread ``values`` (one per ``ok`` row) back over all rows, NaN elsewhere."""
+    out = np.full(ok.shape[0], np.nan)
+    out[ok] = values
+    return out
+
+
+class FeatureModelMixin:
+    """Shared fit/score for detectors that learn from ``model_matrix`` rows with scikit-learn.
+
+    Subclasses define ``_estimator(n_rows)`` (an unfitted pipeline) and ``_raw(pipeline, X)`` (higher =
+    more anomalous); they keep ``country``, ``max_train`` and ``causal`` (trailing windows only, for
+    live scoring) as parameters.
+    """
+
+    country: str | None
+    causal: bool
+    max_train: int | None
+    random_state: int
+
+    def _fit(self, frame: pd.DataFrame, progress=None) -> None:
+        self.log_scale_, self.offset_ = value_transform(frame)
+        scaled = transformed(frame, self.log_scale_, self.offset_)
+        self.profile_, _ = fit_week_profile(scaled)
+        columns = list(MODEL_FEATURES)
+        if "temperature" in frame.columns and frame["temperature"].notna().any():
+            columns.append("temperature")
+        self.columns_ = columns
+        x, ok = feature_rows(scaled, self.profile_, self.country, columns, self.causal)
+        x = x[ok]
+        if self.max_train and len(x) > self.max_train:
+            rng = np.random.default_rng(self.random_state)
+            x = x[np.sort(rng.choice(len(x), self.max_train, replace=False))]
+        self.model_ = self._estimator(len(x)).fit(x)
+
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows the model sees (columns ``columns_``, before scaling), e.g. for SHAP."""
+        self._check_fitted()
+        scaled = transformed(frame, self.log_scale_, self.offset_)
+        x, _ = feature_rows(scaled, self.profile_, self.country, self.columns_, self.causal)
+        return pd.DataFrame(x, index=frame.index, columns=self.columns_)
+
+    def _score(self, frame: pd.DataFrame) -> np.ndarray:
+        scaled = transformed(frame, self.log_scale_, self.offset_)
+        x, ok = feature_rows(scaled, self.profile_, self.country, self.columns_, self.causal)
+        if not ok.any():
+            return np.full(len(frame), np.nan)
+        return scores_on(ok, self._raw(self.model_, x[ok]))

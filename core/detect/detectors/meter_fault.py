@@ -1,0 +1,93 @@
+"""Rule detector for meter and data faults: stuck readings, drops to zero, negatives, jumps."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from core.detect.detectors.base import Detector, register
+from core.detect.features import steps_per
+
+
+def run_lengths(mask: np.ndarray) -> np.ndarray:
+    """For each True position, the length of the run of consecutive Trues it belongs to; else 0."""
+    m = np.asarray(mask, dtype=bool)
+    out = np.zeros(m.size)
+    if not m.any():
+        return out
+    edges = np.diff(np.r_[0, m.astype(int), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    for s, e in zip(starts, ends, strict=True):
+        out[s:e] = e - s
+    return out
+
+
+@register
+class MeterFaultDetector(Detector):
+    """Physical rules, each scoring 0 when it does not fire and at least 1 when it does.
+
+    * flat: ``min_flat_hours`` or more identical readings in a row; score = run length / minimum run;
+    * drop to zero: readings at or below ``zero_fraction`` of the usual level, when that level is
+      well above zero; score = 1 + run length / minimum run;
+    * negative: score = 2 + how far below zero, relative to the usual level;
+    * jump: a step change larger than ``jump_k`` times the largest usual step (the 99th percentile
+      of step changes in training); score = size / limit.
+
+    The score is the largest rule score, so it grows with run length or severity. Points where no
+    rule fires score below 1 (their step change over the jump limit), which keeps them ranked.
+    """
+
+    name = "meter_fault"
+    title = "Meter fault rules"
+    fires_at: ClassVar[float] = 1.0  # raw score at which a rule fires (the ensemble reads this)
+
+    def __init__(
+        self, min_flat_hours: float = 6.0, zero_fraction: float = 0.05, jump_k: float = 3.0
+    ) -> None:
+        self.min_flat_hours = min_flat_hours
+        self.zero_fraction = zero_fraction
+        self.jump_k = jump_k
+
+    def _min_run(self, frame: pd.DataFrame) -> int:
+        per_hour = steps_per(frame.index, pd.Timedelta("1h"))
+        # at least three readings in a row: two equal neighbours happen by chance on coarse meters
+        return max(3, int(round(self.min_flat_hours * per_hour)))
+
+    def _fit(self, frame: pd.DataFrame, progress=None) -> None:
+        v = frame["value"].to_numpy(dtype=float)
+        ok = v[np.isfinite(v)]
+        self.level_ = float(np.median(np.abs(ok)))
+        steps = np.abs(np.diff(v))
+        steps = steps[np.isfinite(steps)]
+        # the largest usual step (99th percentile), not a MAD: daily ramps make steps heavy-tailed
+        self.jump_scale_ = float(np.quantile(steps, 0.99)) if steps.size else 0.0
+        self.jump_scale_ = max(self.jump_scale_, 1e-9 * max(1.0, self.level_))
+
+    def _score(self, frame: pd.DataFrame) -> np.ndarray:
+        v = frame["value"].to_numpy(dtype=float)
+        finite = np.isfinite(v)
+        min_run = self._min_run(frame)
+        tol = 1e-9 * max(1.0, self.level_)
+
+        same = np.r_[False, np.abs(np.diff(v)) <= tol]  # equal to the previous reading
+        flat_runs = run_lengths(same | np.r_[same[1:], False])
+        flat = np.where(flat_runs >= min_run, flat_runs / min_run, 0.0)
+
+        zero = np.zeros(v.size)
+        if self.level_ > 0:
+            low = finite & (v <= self.zero_fraction * self.level_) & (v >= 0)
+            zero = np.where(low, 1.0 + run_lengths(low) / min_run, 0.0)
+
+        negative = np.where(finite & (v < 0), 2.0 + np.abs(v) / max(self.level_, 1e-9), 0.0)
+
+        limit = self.jump_k * self.jump_scale_
+        step = np.abs(np.r_[np.nan, np.diff(v)])
+        # below its limit the jump rule still ranks points by step size (scores under 1), so the
+        # score has no huge block of ties at zero for the rank-based calibration to choke on
+        jump = np.where(np.isfinite(step), step / limit, 0.0)
+
+        out = np.maximum.reduce([flat, zero, negative, jump])
+        out[~finite] = np.nan
+        return out

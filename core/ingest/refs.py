@@ -1,0 +1,47 @@
+"""``DatasetRef``: a small, hashable handle that is enough to rebuild a dataset (a bundled sample, or
+uploaded bytes by their sha256, plus the frozen schema and cleaning options), and the sample helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from core.ingest.data import CleanOptions, Schema
+from core.ingest.samples import DEFAULT_SAMPLE, SAMPLES
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """What ``st.session_state["dataset_key"]`` holds: small, hashable, enough to rebuild the dataset."""
+
+    source: Literal["sample", "upload"]
+    name: str  # sample key, or the uploaded file's name
+    digest: str = ""  # sha256 of the uploaded bytes ("" for samples)
+    schema: Schema = field(default_factory=Schema)
+    options: CleanOptions = field(default_factory=CleanOptions)
+
+    @classmethod
+    def sample(cls, key: str, options: CleanOptions | None = None, schema: Schema | None = None):
+        return cls("sample", key, "", schema or Schema(), options or CleanOptions())
+
+
+def sample_bytes(key: str) -> tuple[bytes, str]:
+    """The bundled sample's file bytes and file name."""
+    sample = SAMPLES[key]
+    path = sample.path
+    return path.read_bytes(), path.name
+
+
+def sample_base_options(key: str) -> CleanOptions:
+    """The cleaning options a bundled sample is shown with by default."""
+    return SAMPLES[key].options
+
+
+def sample_options() -> dict[str, str]:
+    """Bundled samples: key -> title, default first."""
+    keys = [DEFAULT_SAMPLE, *[k for k in SAMPLES if k != DEFAULT_SAMPLE]]
+    return {k: str(getattr(SAMPLES[k], "title", "") or k) for k in keys if k in SAMPLES}
+
+
+def default_ref() -> DatasetRef:
+    return DatasetRef.sample(DEFAULT_SAMPLE)

@@ -1,0 +1,278 @@
+"""The app's caches: the only core module that imports streamlit.
+
+Everything is keyed on content: a ``DatasetRef`` (sample key, or sha256 of the uploaded bytes, plus the
+frozen schema and cleaning options) and frozen settings dataclasses. No function here reads a widget or
+session state; pages pass in what they read.
+
+Why fitted models live in a store held by ``st.cache_resource`` instead of being the cached function's
+return value: fitting reports progress (LSTM epochs) through a callback that updates a ``st.status`` made
+by the page. Elements touched inside a cached function are recorded and replayed on later hits, which
+would redraw a stale progress bar; keeping the fit outside the decorated function avoids that, and lets
+the page ask "is this model ready?" before it decides to show a status box at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.forecast.settings import ForecastSettings
+from core.ingest.data import CleanOptions, DataError, Dataset, Schema
+from core.ingest.refs import (
+    DatasetRef,
+    default_ref,
+    sample_base_options,
+    sample_bytes,
+    sample_options,
+)
+from core.store.memory import BoundedLRU
+
+__all__ = [
+    "DatasetRef",
+    "ForecastSettings",
+    "default_ref",
+    "sample_base_options",
+    "sample_bytes",
+    "sample_options",
+]
+
+Progress = Callable[[float, str], None]
+
+MAX_UPLOADS = 8  # uploaded files kept in memory, shared by all sessions
+MAX_MODELS = 12  # fitted detectors kept in memory
+MAX_FORECASTS = 12
+
+
+@st.cache_resource(show_spinner=False)
+def _uploads() -> BoundedLRU:
+    return BoundedLRU(MAX_UPLOADS)
+
+
+@st.cache_resource(show_spinner=False)
+def _models() -> BoundedLRU:
+    return BoundedLRU(MAX_MODELS)
+
+
+@st.cache_resource(show_spinner=False)
+def _forecasts() -> BoundedLRU:
+    return BoundedLRU(MAX_FORECASTS)
+
+
+# ---- datasets -------------------------------------------------------------------------------------
+def remember_upload(data: bytes, filename: str) -> str:
+    """Hold the uploaded bytes by their sha256 (bounded, shared); returns the digest."""
+    digest = hashlib.sha256(data).hexdigest()
+    _uploads().put(digest, (filename, data))
+    return digest
+
+
+def upload_held(digest: str) -> bool:
+    return digest in _uploads()
+
+
+def upload_bytes(digest: str) -> bytes:
+    found = _uploads().get(digest)
+    if found is None:
+        raise DataError(
+            "the uploaded file is no longer held in memory (the app keeps the last "
+            f"{MAX_UPLOADS} uploads): upload it again"
+        )
+    return found[1]
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the dataset…")
+def dataset(ref: DatasetRef) -> Dataset:
+    """The parsed, cleaned dataset for ``ref``; raises ``DataError`` with a one-line reason."""
+    if ref.source == "sample" and ref.schema == Schema() and ref.options == CleanOptions():
+        from core.ingest.samples import load_sample
+
+        return load_sample(ref.name)
+    if ref.source == "sample":
+        from core.ingest.data import parse_upload
+        from core.ingest.samples import SAMPLES
+
+        data, filename = sample_bytes(ref.name)  # a file on disk: never held in the upload store
+        return parse_upload(data, filename, ref.schema, ref.options, name=SAMPLES[ref.name].title)
+    data = upload_bytes(ref.digest)
+    return parsed_upload(data, ref.name, ref.schema, ref.options)
+
+
+def parsed_upload(
+    data: bytes,
+    filename: str,
+    schema: Schema = Schema(),
+    options: CleanOptions = CleanOptions(),
+    name: str | None = None,
+) -> Dataset:
+    """``core.ingest.data.parse_upload`` cached on sha256(bytes) + schema + options (not on the bytes object)."""
+    digest = hashlib.sha256(data).hexdigest()
+    if _uploads().get(digest) is None:
+        _uploads().put(digest, (filename, data))
+    return _parsed(digest, filename, schema, options, name)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _parsed(
+    digest: str, filename: str, schema: Schema, options: CleanOptions, name: str | None
+) -> Dataset:
+    from core.ingest.data import parse_upload
+
+    data = upload_bytes(digest)
+    return parse_upload(data, filename, schema, options, name=name)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def schema_guess(digest: str, filename: str):
+    """``core.ingest.data.guess_schema`` for held upload bytes."""
+    from core.ingest.data import guess_schema
+
+    return guess_schema(upload_bytes(digest), filename)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sample_schema_guess(key: str):
+    """``core.ingest.data.guess_schema`` for a bundled sample file."""
+    from core.ingest.data import guess_schema
+
+    data, filename = sample_bytes(key)
+    return guess_schema(data, filename)
+
+
+# ---- detectors ------------------------------------------------------------------------------------
+def model_ready(ref: DatasetRef, settings: Any) -> bool:
+    """True when the fitted detector for (dataset, settings) is already in memory."""
+    return (ref, settings) in _models()
+
+
+def fitted_detector(ref: DatasetRef, settings: Any, *, progress: Progress | None = None):
+    """The fitted detector: from memory, else ``pipeline.fit_detector`` (disk cache, then fit).
+
+    ``progress(fraction, message)`` is called while fitting; the page owns the element it updates.
+    """
+    from core.detect.pipeline import fit_detector
+
+    def make():
+        ds = dataset(ref)
+        return fit_detector(ds.frame, ds.digest, settings, progress=progress)
+
+    return _models().get_or_make((ref, settings), make)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def scored(ref: DatasetRef, settings: Any) -> pd.DataFrame:
+    """The scored frame (``pipeline.score_frame``) for the dataset under the detector settings."""
+    from core.detect.pipeline import score_frame
+
+    return score_frame(fitted_detector(ref, settings), dataset(ref).frame)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def flagged(ref: DatasetRef, settings: Any, threshold: Any) -> tuple[pd.Series, pd.DataFrame, str]:
+    """Flags, events and the events' energy unit for (dataset, detector, threshold settings).
+
+    Cheap steps, never a refit; cached anyway because ``find_events`` grows with the number of
+    events (seconds for thousands on a long series), so going back to a threshold is instant.
+    """
+    from core.detect.events import find_events
+    from core.detect.thresholds import flag_points
+
+    ds = dataset(ref)
+    frame = scored(ref, settings)
+    flags = flag_points(frame, threshold)
+    events = find_events(frame, flags, freq=ds.freq, unit=ds.unit)
+    return flags, events, str(events.attrs.get("energy_unit", ds.unit))
+
+
+# ---- forecasts ------------------------------------------------------------------------------------
+def forecast_ready(ref: DatasetRef, settings: ForecastSettings) -> bool:
+    return (ref, settings) in _forecasts()
+
+
+def forecast(ref: DatasetRef, settings: ForecastSettings, *, progress: Progress | None = None):
+    """A ``core.forecast.forecasting.Forecast``: the model from memory or disk (else fitted, reporting
+    ``progress``), the forecast itself kept in memory."""
+    from core.forecast import forecasting
+
+    def make():
+        frame = dataset(ref).frame
+        det = fitted_detector(ref, settings.detector_settings(), progress=progress)
+        if settings.model == "prophet":
+            return forecasting.prophet_forecast(frame, settings.horizon_steps, detector=det)
+        return forecasting.lstm_forecast(det, frame, settings.horizon_steps)
+
+    return _forecasts().get_or_make((ref, settings), make)
+
+
+@st.cache_resource(show_spinner=False)
+def _backtests() -> BoundedLRU:
+    return BoundedLRU(MAX_FORECASTS)
+
+
+def backtest_ready(ref: DatasetRef, weeks: int, country: str | None) -> bool:
+    return (ref, weeks, country) in _backtests()
+
+
+def backtest(
+    ref: DatasetRef, weeks: int, country: str | None, *, progress: Progress | None = None
+) -> pd.DataFrame:
+    """``core.forecast.forecasting.backtest`` (MAE, MAPE, RMSE for Prophet, LSTM, seasonal naive); in memory."""
+    from core.forecast import forecasting
+
+    def make():
+        return forecasting.backtest(
+            dataset(ref).frame, weeks=weeks, country=country, progress=progress
+        )
+
+    return _backtests().get_or_make((ref, weeks, country), make)
+
+
+# ---- explainability and live simulation (issue 5) -------------------------------------------------
+# Appended by the explain/live engineer; everything above belongs to the app shell.
+def explanation(ref: DatasetRef, settings: Any, method: str, timestamp: str):
+    """``core.explain.explanations.explain_point`` for one reading (ISO ``timestamp``), kept per session LRU.
+
+    The detector comes from ``fitted_detector(ref, settings)``: the page makes sure it is ready
+    (with its own progress box) before asking.
+    """
+    return _explanation(ref, settings, method, timestamp)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _explanation(ref: DatasetRef, settings: Any, method: str, timestamp: str):
+    from core.explain.explanations import explain_point
+
+    return explain_point(
+        fitted_detector(ref, settings), dataset(ref).frame, pd.Timestamp(timestamp), method
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def global_explanation(ref: DatasetRef, settings: Any, sample: int = 1000, seed: int = 0):
+    """``core.explain.explanations.global_forest`` on the Isolation Forest of (dataset, settings)."""
+    from core.explain.explanations import ExplainError, global_forest, member
+
+    forest = member(fitted_detector(ref, settings), "isolation_forest")
+    if forest is None:
+        raise ExplainError("the global SHAP view needs an Isolation Forest")
+    return global_forest(forest, dataset(ref).frame, sample=sample, seed=seed)
+
+
+def live_ready(ref: DatasetRef, settings: Any, warmup: int) -> bool:
+    return (ref, settings, "warmup", warmup) in _models()
+
+
+def live_detector(ref: DatasetRef, settings: Any, warmup: int, *, progress: Progress | None = None):
+    """A detector fitted on the first ``warmup`` readings only (the live page replays the rest)."""
+    from core.detect.pipeline import causal_settings, make_detector
+
+    settings = causal_settings(settings)
+
+    def make():
+        frame = dataset(ref).frame.iloc[:warmup]
+        return make_detector(settings).fit(frame, progress=progress)
+
+    return _models().get_or_make((ref, settings, "warmup", warmup), make)
