@@ -22,6 +22,8 @@ fi
 
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 python3 -m ruff check .
+# import rules (pyproject.toml [tool.importlinter]): layered wings, streamlit only in core.ui, no circles
+lint-imports --no-cache
 
 # testpaths in pyproject.toml: tests/core, tests/app and tests/e2e all run. Exit code 5 means
 # pytest collected nothing (a bad path or -k): never let that read as anything but a failure.

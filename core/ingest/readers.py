@@ -16,7 +16,6 @@ import io
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -24,6 +23,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from core.errors import DataError
+from core.ingest.raw import RawTable, clean_names, first_line
+from core.ingest.records import read_json, read_parquet
+
+__all__ = ["RawTable", "clean_names", "first_line", "read_table"]
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -49,37 +52,12 @@ _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 _LOOKS_LIKE_DATA = re.compile(r"^[\s\d.,:+\-/TZ]+$")
 
 
-@dataclass
-class RawTable:
-    """A table exactly as read, with where it came from."""
-
-    frame: pd.DataFrame
-    format: str  # "csv" | "json" | "parquet"
-    encoding: str | None = None
-    delimiter: str | None = None
-    decimal: str | None = None
-    header: bool = True
-    bad_lines: list[int] = field(default_factory=list)  # file lines skipped (wrong field count)
-    numbering: str = "record number (first record is 1)"
-    line_of: Callable[[np.ndarray], list[int]] | None = None
-
-    def rows_to_lines(self, rows: np.ndarray) -> list[int]:
-        """0-based data rows -> the numbers a person sees (file lines for CSV, records otherwise)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return []
-        if self.line_of is not None:
-            return self.line_of(rows)
-        return [int(r) + 1 for r in rows]
-
-
 def read_table(data: bytes, filename: str) -> RawTable:
     """Read ``data`` as Parquet, JSON or CSV (in that order of evidence) without changing a value."""
     if not data or (not data[:65536].strip() and not data.strip()):
         raise DataError(
             f"{filename} is empty: upload a CSV, JSON or Parquet file with a timestamp and a value column."
         )
-    from core.ingest.records import read_json, read_parquet  # they build on this module's RawTable
 
     if data[:4] == b"PAR1":
         return read_parquet(data, filename)
@@ -243,24 +221,3 @@ def _line_mapper(
         return [int(lines[r]) if r < len(lines) else int(r) + offset for r in rows]
 
     return line_of
-
-
-def clean_names(frame: pd.DataFrame) -> pd.DataFrame:
-    """Strip names, name blank columns, and make duplicated names unique (``a``, ``a.1``)."""
-    seen: dict[str, int] = {}
-    names = []
-    for i, col in enumerate(frame.columns):
-        name = str(col).strip().strip('"').lstrip("\ufeff") or f"column_{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        else:
-            seen[name] = 0
-        names.append(name)
-    frame.columns = names
-    return frame
-
-
-def first_line(err: BaseException) -> str:
-    msg = str(err).strip().splitlines()
-    return (msg[0] if msg else type(err).__name__)[:160]

@@ -1,5 +1,5 @@
 """JSON (records, a {timestamp: value} mapping, columns, API envelopes, JSON lines) and Parquet
-bytes -> :class:`core.ingest.readers.RawTable`, values untouched."""
+bytes -> :class:`core.ingest.raw.RawTable`, values untouched."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import DataError
-from core.ingest.readers import RawTable, clean_names, first_line
+from core.ingest.raw import RawTable, clean_names, first_line
 
 
 def read_parquet(data: bytes, filename: str) -> RawTable:
