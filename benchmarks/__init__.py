@@ -1,1 +1,2 @@
-"""Timing targets live here, never in tests. Each module exposes ``run() -> list[dict]``."""
+"""Timing targets live here, never in tests. Each section module exposes ``run() -> list[dict]``;
+the ``_*.py`` modules are the harness behind ``python -m benchmarks``."""

@@ -15,10 +15,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from core.detect.events import find_events
-from core.detect.pipeline import DetectorSettings, make_detector, score_frame
-from core.detect.thresholds import ThresholdSettings, flag_points
-from core.explain.explanations import explain_point, global_forest
+from core.detect.pipeline import DetectorSettings, make_detector
+from core.detect.run import run_detection
+from core.detect.thresholds import ThresholdSettings
+from core.explain.explainers import explain_point
+from core.explain.forest import global_forest
 from core.ingest.samples import load_sample
 
 TARGET_S = 5.0
@@ -26,9 +27,15 @@ TARGET_S = 5.0
 
 def _peak(frame: pd.DataFrame, detector) -> pd.Timestamp:
     """The most anomalous reading of the strongest event the detector finds (top 1 % of scores)."""
-    scored = score_frame(detector, frame)
-    flags = flag_points(scored, ThresholdSettings(mode="percentile", percentile=99.0))
-    events = find_events(scored, flags, freq=pd.Timedelta("1h"), unit="kWh")
+    found = run_detection(
+        frame,
+        DetectorSettings(detector.name),
+        ThresholdSettings(mode="percentile", percentile=99.0),
+        freq=pd.Timedelta("1h"),
+        unit="kWh",
+        detector=detector,
+    )
+    scored, events = found.scored, found.events
     ev = events.sort_values("peak_score", ascending=False).iloc[0]
     return pd.Timestamp(scored.loc[ev["start"] : ev["end"], "score"].idxmax())
 

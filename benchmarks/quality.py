@@ -99,19 +99,19 @@ def load_series(smoke: bool = False) -> list[LabelledSeries]:
 
 # ---- ours ---------------------------------------------------------------------------------------
 def our_flags(detector, frame: pd.DataFrame, calibrated: pd.Series) -> pd.Series:
-    """Flags at the app's default settings: ``core.detect.thresholds.flag_points(scored, ThresholdSettings())``.
+    """Flags at the app's default settings, from the one detection run the app uses
+    (``core.detect.run.run_detection`` with the already fitted ``detector``)."""
+    from core.detect.pipeline import DetectorSettings
+    from core.detect.run import run_detection
 
-    Uses ``core.detect.pipeline.score_frame`` when it exists, so the flags are exactly what the app shows.
-    """
-    from core.detect.thresholds import ThresholdSettings, flag_points
-
-    try:
-        from core.detect.pipeline import score_frame
-    except ImportError:
-        scored = pd.DataFrame({"value": frame["value"], "score": calibrated})
-    else:
-        scored = score_frame(detector, frame)
-    return flag_points(scored, ThresholdSettings()).reindex(frame.index).fillna(False)
+    found = run_detection(
+        frame,
+        DetectorSettings(detector.name),
+        freq=pd.Timedelta(frame.index[1] - frame.index[0]),
+        unit="kWh",
+        detector=detector,
+    )
+    return found.flags.reindex(frame.index).fillna(False)
 
 
 def score_ours(name: str, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series, float, float]:

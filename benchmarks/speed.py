@@ -12,9 +12,10 @@ Politecnico di Torino building (``polito_building_2019``, 15 min) parsed with ``
   own feature matrix, precomputed outside the timing. Target <= 1.5x.
 * LSTM: seconds per epoch and to early stop (``LSTMDetector`` defaults, timed by its progress
   callback, which fires once per epoch).
-* SHAP per anomaly: ``core.explain.explanations`` on up to 10 points the default ensemble flags.
-* Upload -> first anomaly chart: ``parse_upload`` + ``fit_detector`` (default ensemble) + ``score_frame``
-  + ``flag_points`` + ``find_events`` + ``anomaly_figure``, in a fresh process with its imports done,
+* SHAP per anomaly: ``core.explain.forest`` (and ``core.explain.recurrent`` for the LSTM) on up to 10
+  points the default ensemble flags.
+* Upload -> first anomaly chart: ``parse_upload`` + ``fit_detector`` (default ensemble) + ``run_detection``
+  (score, flag, events) + ``anomaly_figure``, in a fresh process with its imports done,
   twice over one temporary models folder: cold (fit and save), then warm (load from disk).
   Targets: cold < 15 s, warm < 1 s.
 
@@ -211,9 +212,12 @@ def lstm_epochs(frame: pd.DataFrame, smoke: bool = False) -> tuple[dict, object]
 # ---- SHAP ---------------------------------------------------------------------------------------
 def shap_per_anomaly(frame: pd.DataFrame, lstm=None, max_points: int = 10) -> list[dict]:
     from core.detect.detectors import REGISTRY
-    from core.detect.pipeline import score_frame
+    from core.detect.scoring import score_frame
     from core.detect.thresholds import ThresholdSettings, flag_points
-    from core.explain import explanations as explain
+    from core.explain.explainers import member
+    from core.explain.forest import explain_forest_point
+    from core.explain.recurrent import explain_lstm_point
+    from core.explain.types import ExplainError
 
     det = REGISTRY["ensemble"]().fit(frame)
     flags = flag_points(score_frame(det, frame), ThresholdSettings())
@@ -221,11 +225,11 @@ def shap_per_anomaly(frame: pd.DataFrame, lstm=None, max_points: int = 10) -> li
     rows = []
     if not stamps:
         return [{"item": "shap", "status": "not run: the ensemble flagged nothing"}]
-    forest = explain.member(det, "isolation_forest") or REGISTRY["isolation_forest"]().fit(frame)
+    forest = member(det, "isolation_forest") or REGISTRY["isolation_forest"]().fit(frame)
     times = []
     for ts in stamps:
         t0 = time.perf_counter()
-        explain.explain_forest_point(forest, frame, ts)
+        explain_forest_point(forest, frame, ts)
         times.append(time.perf_counter() - t0)
     rows.append(
         {
@@ -242,8 +246,8 @@ def shap_per_anomaly(frame: pd.DataFrame, lstm=None, max_points: int = 10) -> li
         for ts in stamps[:3]:
             t0 = time.perf_counter()
             try:
-                explain.explain_lstm_point(lstm, frame, ts)
-            except explain.ExplainError:
+                explain_lstm_point(lstm, frame, ts)
+            except ExplainError:
                 continue
             times.append(time.perf_counter() - t0)
         if times:
@@ -266,10 +270,9 @@ def _e2e_case(models_dir: Path, out: Path) -> int:
     from benchmarks.scaling import vm_hwm_mb
 
     t_imp = time.perf_counter()
-    from core.charts.figures import anomaly_figure
-    from core.detect.events import find_events
-    from core.detect.pipeline import DetectorSettings, fit_detector, score_frame
-    from core.detect.thresholds import ThresholdSettings, flag_points
+    from core.charts.series import anomaly_figure
+    from core.detect.pipeline import DetectorSettings, fit_detector
+    from core.detect.run import run_detection
     from core.ingest.data import parse_upload
     from core.quiet import quiet_libraries
 
@@ -282,9 +285,8 @@ def _e2e_case(models_dir: Path, out: Path) -> int:
     marks["parse"] = time.perf_counter() - t0
     det = fit_detector(ds.frame, ds.digest, DetectorSettings(), root=models_dir, pretrained=None)
     marks["fit_or_load"] = time.perf_counter() - t0 - sum(marks.values())
-    scored = score_frame(det, ds.frame)
-    flags = flag_points(scored, ThresholdSettings())
-    events = find_events(scored, flags, freq=ds.freq, unit=ds.unit)
+    found = run_detection(ds.frame, DetectorSettings(), freq=ds.freq, unit=ds.unit, detector=det)
+    scored, flags, events = found.scored, found.flags, found.events
     marks["score_flag_events"] = time.perf_counter() - t0 - sum(marks.values())
     fig = anomaly_figure(scored, flags, events, unit=ds.unit)
     fig.to_dict()

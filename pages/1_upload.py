@@ -5,10 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.charts.figures import series_figure
-from core.ingest.data import MAX_UPLOAD_MB, CleanOptions, DataError, Schema
+from core.charts.series import series_figure
+from core.ingest.data import MAX_UPLOAD_MB, CleanOptions, Schema, check_upload
 from core.ui import cache
 from core.ui.shell import current_ref, describe, plotly_template, require_router
+from core.ui.state import forget, kept
+from core.ui.status import reported
+from core.ui.text import md_escape
 
 require_router()
 
@@ -34,6 +37,7 @@ TIMEZONES = [
     "Australia/Sydney",
 ]
 UNITS = [AUTO, "kWh", "Wh", "MWh", "kW", "W", "MW"]
+CHECK_FILE = "Check the file against the expected format below."
 HINT = (
     "Expected: one timestamp column and one numeric consumption column (wide or long format; "
     "CSV, JSON, Parquet or TXT). Use the column choices above to point at the right columns."
@@ -45,9 +49,10 @@ st.caption(
     "Nothing leaves this server."
 )
 
+# No type=[...]: with it Streamlit checks the name before this script runs and shows its own
+# traceback for a name with a NUL byte. The readers decide by content; check_upload refuses bad names.
 source = st.file_uploader(
     "Upload meter data (CSV, JSON, Parquet or TXT)",
-    type=["csv", "json", "parquet", "txt"],
     key="upload_file",
     help=f"Up to {MAX_UPLOAD_MB} MB. Drag and drop works.",
 )
@@ -58,7 +63,7 @@ if source is None:
     default_sample = (
         ref.name if ref.source == "sample" and ref.name in samples else next(iter(samples))
     )
-    st.session_state.setdefault("upload_sample", default_sample)
+    st.session_state.setdefault("upload_sample", default_sample)  # follows the current dataset
     sample_key = st.selectbox(
         "…or pick a bundled sample",
         list(samples),
@@ -72,23 +77,18 @@ else:
     # hash each file once, not on every rerun (a 200 MB sha256 is noticeable)
     seen = st.session_state.setdefault("upload_digests", {})
     data, filename = source.getvalue(), source.name
-    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
-        st.error(f"{filename} is {len(data) / 1e6:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
-        st.stop()
+    with reported("Reading the file", what_to_do=CHECK_FILE, hint=HINT):
+        check_upload(len(data), filename)  # the name and the size, in the MB Streamlit counts
     digest = seen.get(source.file_id)
     if digest is None or not cache.upload_held(digest):
         digest = seen[source.file_id] = cache.remember_upload(data, filename)
 
 # widget keys below are per file, so a new file starts from its own detected columns
 file_digest = digest or f"sample-{sample_key}"
-try:
+with reported("Reading the file", what_to_do=CHECK_FILE, hint=HINT):
     guess = (
         cache.schema_guess(digest, filename) if digest else cache.sample_schema_guess(sample_key)
     )
-except DataError as err:
-    st.error(str(err))
-    st.info(HINT)
-    st.stop()
 
 
 def _pick(label: str, options: list[str], guessed: str | None, key: str) -> str | None:
@@ -97,7 +97,7 @@ def _pick(label: str, options: list[str], guessed: str | None, key: str) -> str 
     value = st.selectbox(
         label,
         choices,
-        key=f"upload_{key}_{file_digest[:12]}",
+        key=kept(f"upload_{key}_{file_digest[:12]}", AUTO),
         format_func=lambda c: shown if c == AUTO else c,
     )
     return None if value == AUTO else value
@@ -114,20 +114,27 @@ with st.expander("Columns (detected automatically; override if wrong)", expanded
         meter = None
         meters = list(getattr(guess, "meters", []) or [])
         if meters and meter_col in (None, guess.meter_col):
-            meter = st.selectbox("Meter", meters, key=f"upload_meter_{file_digest[:12]}")
+            meter = st.selectbox(
+                "Meter", meters, key=kept(f"upload_meter_{file_digest[:12]}", meters[0])
+            )
         label_col = _pick("Label column (0/1 anomaly)", cols, guess.label_col, "label")
     with c3:
         covariates = st.multiselect(
             "Covariates (e.g. outdoor temperature)",
             cols,
-            default=[c for c in guess.covariate_cols if c in cols],
-            key=f"upload_cov_{file_digest[:12]}",
+            key=kept(
+                f"upload_cov_{file_digest[:12]}", [c for c in guess.covariate_cols if c in cols]
+            ),
         )
         unit = st.selectbox(
-            f"Unit (detected: {guess.unit})", UNITS, key=f"upload_unit_{file_digest[:12]}"
+            f"Unit (detected: {guess.unit})",
+            UNITS,
+            key=kept(f"upload_unit_{file_digest[:12]}", AUTO),
         )
         tz = st.selectbox(
-            "Timezone of naive timestamps", TIMEZONES, key=f"upload_tz_{file_digest[:12]}"
+            "Timezone of naive timestamps",
+            TIMEZONES,
+            key=kept(f"upload_tz_{file_digest[:12]}", AUTO),
         )
 
 base = cache.sample_base_options(sample_key) if sample_key else CleanOptions()
@@ -137,17 +144,15 @@ c1, c2 = st.columns(2)
 resample_label = c1.selectbox(
     "Resample to",
     freq_labels,
-    index=freq_labels.index(base_freq),
-    key=f"upload_resample_{file_digest[:12]}",
+    key=kept(f"upload_resample_{file_digest[:12]}", base_freq),
     help="Energy units are summed per step, power units averaged.",
 )
 fill_limit = c2.number_input(
     "Fill gaps up to this many steps",
     min_value=0,
     max_value=96,
-    value=int(base.fill_limit),
     step=1,
-    key=f"upload_fill_{file_digest[:12]}",
+    key=kept(f"upload_fill_{file_digest[:12]}", int(base.fill_limit)),
     help="Longer gaps stay missing and are never scored.",
 )
 
@@ -176,12 +181,8 @@ if sample_key is not None:
 else:
     new_ref = cache.DatasetRef("upload", filename, file_digest, schema, options)
 
-try:
+with reported("Reading the file", what_to_do=CHECK_FILE, hint=HINT):
     ds = cache.dataset(new_ref)
-except DataError as err:
-    st.error(str(err))
-    st.info(HINT)
-    st.stop()
 
 # ---- report -------------------------------------------------------------------------------------
 st.subheader("Data quality")
@@ -198,10 +199,11 @@ m[4].metric("Missing readings", f"{int(ds.frame['value'].isna().sum()):,}")
 notes_col, warn_col = st.columns(2)
 with notes_col:
     st.markdown("**What cleaning changed**")
-    st.markdown("\n".join(f"- {c}" for c in ds.report.changes) or "- Nothing: the file was clean.")
+    changes = ds.report.changes  # they quote column names and cells: escaped, never markdown
+    st.markdown("\n".join(f"- {md_escape(c)}" for c in changes) or "- Nothing: the file was clean.")
 with warn_col:
     st.markdown("**Warnings**")
-    st.markdown("\n".join(f"- {w}" for w in ds.report.warnings) or "- None.")
+    st.markdown("\n".join(f"- {md_escape(w)}" for w in ds.report.warnings) or "- None.")
 extras = {k: v for k, v in fields.items() if isinstance(v, str | int | float | bool)}
 if extras:
     with st.expander("All report fields"):
@@ -223,12 +225,11 @@ if st.button(
     key="upload_use",
 ):
     st.session_state["dataset_key"] = new_ref
-    for key in [k for k in st.session_state if str(k).startswith("explain_")]:
-        del st.session_state[key]
+    forget("explain_")  # events, picks and views of another dataset
     st.rerun()
 if is_current:
     st.success(
-        f"**{ds.name}** is the current dataset. Open **Anomaly detection** to find anomalies."
+        f"**{md_escape(ds.name)}** is the current dataset. Open **Anomaly detection** to find anomalies."
     )
     st.page_link(
         "pages/3_anomaly_detection.py", label="Go to anomaly detection", icon=":material/warning:"

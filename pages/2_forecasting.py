@@ -5,9 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.charts.figures import components_figure, forecast_figure
+from core.charts.forecast import components_figure, forecast_figure
 from core.ui import cache
 from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
+from core.ui.state import kept
+from core.ui.status import prepared
+from core.ui.text import md_escape
 
 require_router()
 
@@ -36,28 +39,27 @@ template = plotly_template()
 
 st.title("Forecasting")
 st.caption(
-    f"What {ds.name} should consume: Prophet with an uncertainty band, an LSTM beside it, "
+    f"What {md_escape(ds.name)} should consume: Prophet with an uncertainty band, an LSTM beside it, "
     "and a backtest on the last weeks of data."
 )
 
 c1, c2, c3 = st.columns(3)
-days = c1.slider("Horizon (days)", 1, 90, 30, 1, key="forecast_days")
+days = c1.slider("Horizon (days)", 1, 90, step=1, key=kept("forecast_days", 30))
 country = c2.selectbox(
-    "Holidays of", list(COUNTRIES), format_func=COUNTRIES.get, key="forecast_country"
+    "Holidays of", list(COUNTRIES), format_func=COUNTRIES.get, key=kept("forecast_country", "")
 )
 has_temp = "temperature" in ds.frame.columns
 with c3:
     use_temp = st.toggle(
         "Use outdoor temperature",
-        value=has_temp,
         disabled=not has_temp,
-        key="forecast_temperature",
+        key=kept("forecast_temperature", has_temp),
         help="A regressor for Prophet and the LSTM; the future uses the mean temperature at the same "
         "time of day over the last four weeks."
         if has_temp
         else "This dataset has no temperature column.",
     )
-    with_lstm = st.toggle("Overlay the LSTM forecast", value=True, key="forecast_lstm")
+    with_lstm = st.toggle("Overlay the LSTM forecast", key=kept("forecast_lstm", True))
 
 horizon = max(1, int(pd.Timedelta(days=days) / ds.freq))
 prophet_settings = cache.ForecastSettings(
@@ -71,34 +73,22 @@ lstm_settings = cache.ForecastSettings(
 )
 
 
-def _run(settings: cache.ForecastSettings, label: str):
-    """The forecast, with a status box and progress bar only when something has to be computed."""
+def _run(settings: cache.ForecastSettings, label: str, *, stop: bool):
+    """The forecast, with a status box and progress bar only when something has to be computed;
+    ``None`` when it failed and ``stop`` is false (the page goes on without it)."""
     if cache.forecast_ready(ref, settings):
         return cache.forecast(ref, settings)
-    with st.status(f"{label}…", expanded=True) as status:
-        bar = st.progress(0.0, text="Loading the saved model, or training a new one")
-
-        def _progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
-
-        try:
-            result = cache.forecast(ref, settings, progress=_progress)
-        except ValueError as err:  # the model's own "not enough data" kind of message
-            status.update(label=f"{label}: not available for this dataset", state="error")
-            st.warning(str(err))
-            return None
-        except Exception as err:  # keep the page up; say what failed in one line
-            status.update(label=f"{label} failed", state="error")
-            st.error(f"{label} failed: {type(err).__name__}: {str(err).splitlines()[0][:300]}")
-            return None
-        status.update(label=f"{label}: ready", state="complete", expanded=False)
-    return result
+    return prepared(
+        label,
+        lambda progress: cache.forecast(ref, settings, progress=progress),
+        what_to_do="Try a shorter horizon, or another dataset.",
+        ready=f"{label}: ready",
+        stop=stop,
+    )
 
 
-prophet = _run(prophet_settings, "Prophet")
-lstm = _run(lstm_settings, "LSTM") if with_lstm else None
-if prophet is None:
-    st.stop()
+prophet = _run(prophet_settings, "Prophet", stop=True)
+lstm = _run(lstm_settings, "LSTM", stop=False) if with_lstm else None  # an overlay: optional
 
 end, future_end = ds.frame.index[-1], prophet.future.index[-1]
 fig = forecast_figure(
@@ -148,12 +138,12 @@ if st.session_state.get("forecast_backtest_for") == bt_key or cache.backtest_rea
     if cache.backtest_ready(*bt_key):
         table = cache.backtest(*bt_key)
     else:
-        with st.status("Backtesting Prophet, LSTM and seasonal naive…", expanded=True) as status:
-            bar = st.progress(0.0)
-            table = cache.backtest(
-                *bt_key, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg)
-            )
-            status.update(label="Backtest done", state="complete", expanded=False)
+        table = prepared(
+            "Backtesting Prophet, LSTM and seasonal naive",
+            lambda progress: cache.backtest(*bt_key, progress=progress),
+            what_to_do="Try another dataset.",
+            ready="Backtest done",
+        )
     st.dataframe(
         table,
         hide_index=True,

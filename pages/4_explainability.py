@@ -12,23 +12,16 @@ from core.charts.explain_charts import (
     positions_figure,
     waterfall_figure,
 )
-from core.charts.figures import anomaly_figure
+from core.charts.series import anomaly_figure
 from core.detect.detectors import REGISTRY
-from core.explain.explanations import (
-    EXPLAINERS,
-    ExplainError,
-    explaining_settings,
-    explanation_sentence,
-    peak_time,
-)
+from core.explain.explainers import EXPLAINERS, explaining_settings
+from core.explain.sentence import explanation_sentence, peak_time
+from core.explain.types import ExplainError
 from core.ui import cache
-from core.ui.shell import (
-    current_dataset,
-    current_ref,
-    followed_detection,
-    plotly_template,
-    require_router,
-)
+from core.ui.settings import detection_choice
+from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
+from core.ui.state import kept
+from core.ui.status import prepared, reported
 
 require_router()
 
@@ -44,32 +37,26 @@ st.caption(
 )
 
 
+CHOOSE_AGAIN = "Pick another explainer, or other detectors on the Anomaly detection page."
+
+
 def _ready(settings, label: str) -> None:
     """Fit (or load) the detector for ``settings`` with a progress box, once."""
-    if cache.model_ready(ref, settings):
-        return
-    with st.status(f"Preparing {label}…", expanded=True) as status:
-        bar = st.progress(0.0, text="Loading a saved model or fitting a new one")
-
-        def _progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
-
-        try:
-            cache.fitted_detector(ref, settings, progress=_progress)
-        except ValueError as err:
-            status.update(label=f"Could not fit {label}", state="error")
-            st.error(str(err))
-            st.stop()
-        status.update(label=f"{label}: ready", state="complete", expanded=False)
+    if not cache.model_ready(ref, settings):
+        prepared(
+            f"Preparing {label}",
+            lambda progress: cache.fitted_detector(ref, settings, progress=progress),
+            what_to_do=CHOOSE_AGAIN,
+            ready=f"{label}: ready",
+        )
 
 
-det_settings, th = followed_detection()
+choice = detection_choice()
+det_settings, th = choice.detector, choice.threshold
 methods = [m for m in EXPLAINERS if m in REGISTRY]
-st.session_state.setdefault("explain_method", methods[0])
 arrived = st.session_state.pop("explain_event", None)  # from the Anomaly detection page
 if arrived:
     st.session_state["explain_view"] = "Per anomaly"
-st.session_state.setdefault("explain_view", "Global")
 
 c1, c2 = st.columns([2, 1])
 method = c1.radio(
@@ -77,11 +64,14 @@ method = c1.radio(
     methods,
     format_func=EXPLAINERS.get,
     horizontal=True,
-    key="explain_method",
+    key=kept("explain_method", methods[0]),
     help="Isolation Forest: SHAP on the engineered features. LSTM: SHAP over its input window and "
     "calendar inputs. Prophet: its own trend and seasonal components.",
 )
-view = c2.segmented_control("View", ["Per anomaly", "Global"], key="explain_view") or "Global"
+view = (
+    c2.segmented_control("View", ["Per anomaly", "Global"], key=kept("explain_view", "Global"))
+    or "Global"
+)
 
 detector_label = REGISTRY[det_settings.detector].title or det_settings.detector
 
@@ -91,7 +81,10 @@ if view == "Global":
     if method != "isolation_forest":
         st.info("The global view is SHAP on the Isolation Forest, whichever explainer is picked.")
     _ready(forest_settings, REGISTRY[forest_settings.detector].title)
-    with st.spinner("Computing SHAP values for a sample of readings…"):
+    with (
+        reported("Computing SHAP values", what_to_do=CHOOSE_AGAIN),
+        st.spinner("Computing SHAP values for a sample of readings…"),
+    ):
         g = cache.global_explanation(ref, forest_settings)
     st.subheader("What the model looks at")
     st.caption(
@@ -120,20 +113,22 @@ if target != det_settings:
         f"{REGISTRY[method].title} is fitted on this dataset on its own to explain the same readings."
     )
     _ready(target, REGISTRY[method].title)
-scored = cache.scored(ref, det_settings)
-flags, events, _ = cache.flagged(ref, det_settings, th)  # the detection page's own events
+with reported("Scoring the readings", what_to_do=CHOOSE_AGAIN):
+    scored = cache.scored(ref, det_settings)
+    flags, events, _ = cache.flagged(ref, det_settings, th)  # the detection page's own events
 events = events.reset_index(drop=True)
 if events.empty:
     st.info("No events at the current threshold. Lower it on the Anomaly detection page.")
     st.stop()
 
 starts = [pd.Timestamp(s).isoformat() for s in events["start"]]
+pick_key = kept("explain_pick", 0)
 if arrived in starts:
-    st.session_state["explain_pick"] = starts.index(arrived)
+    st.session_state[pick_key] = starts.index(arrived)
 elif arrived:
     st.warning(f"No event starts at {arrived} under the current settings; pick one below.")
-if st.session_state.get("explain_pick", 0) >= len(events):
-    st.session_state["explain_pick"] = 0
+if st.session_state[pick_key] >= len(events):  # kept from other settings or another dataset
+    st.session_state[pick_key] = 0
 
 
 def _event_label(i: int) -> str:
@@ -145,7 +140,7 @@ pick = st.selectbox(
     f"Event ({len(events)} under the current settings)",
     range(len(events)),
     format_func=_event_label,
-    key="explain_pick",
+    key=pick_key,
 )
 ev = events.iloc[pick]
 peak = peak_time(scored, ev["start"], ev["end"])
@@ -155,12 +150,13 @@ point = {
     "expected": float(scored.at[peak, "expected"]) if "expected" in scored else float("nan"),
     "type": ev["type"],
 }
-try:
-    with st.spinner("Computing the explanation…"):
-        e = cache.explanation(ref, target, method, peak.isoformat())
-except ExplainError as err:
-    st.warning(str(err))
-    st.stop()
+with reported("Explaining the reading", what_to_do=CHOOSE_AGAIN):
+    try:
+        with st.spinner("Computing the explanation…"):
+            e = cache.explanation(ref, target, method, peak.isoformat())
+    except ExplainError as err:  # an expected answer ("cannot be explained"), not a fault
+        st.warning(str(err))
+        st.stop()
 
 st.info(explanation_sentence(point, e), icon=":material/lightbulb:")
 m = st.columns(4)

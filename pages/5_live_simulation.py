@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.charts.live_charts import live_figure
 from core.detect.detectors import REGISTRY
+from core.detect.events import energy_unit_of
 from core.live.engine import (
     INJECTION_TITLES,
     LiveSettings,
@@ -22,13 +23,10 @@ from core.live.engine import (
     step,
 )
 from core.ui import cache
-from core.ui.shell import (
-    current_dataset,
-    current_ref,
-    followed_detection,
-    plotly_template,
-    require_router,
-)
+from core.ui.settings import detection_choice
+from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
+from core.ui.state import forget, kept
+from core.ui.status import prepared, reported
 
 require_router()
 
@@ -45,46 +43,48 @@ st.caption(
 )
 
 
-det_settings, th = followed_detection()
+choice = detection_choice()
+det_settings, th = choice.detector, choice.threshold
 per_day = max(1, round(pd.Timedelta("1D") / ds.freq))
 total_days = max(1, len(frame) // per_day)
 
 c1, c2, c3 = st.columns(3)
-speed = c1.slider("Speed (readings per second)", 1, 50, 2, key="live_speed")
+speed = c1.slider("Speed (readings per second)", 1, 50, key=kept("live_speed", 2))
+max_warmup = max(2, total_days - 1)
+if st.session_state.get("live_warmup_days.kept", 2) > max_warmup:  # a shorter dataset than before
+    forget("live_warmup_days")
 warmup_days = c2.number_input(
     "Warm-up (days the detector learns from)",
     min_value=2,
-    max_value=max(2, total_days - 1),
-    value=min(14, max(2, total_days // 2)),
-    key="live_warmup_days",
+    max_value=max_warmup,
+    key=kept("live_warmup_days", min(14, max(2, total_days // 2))),
 )
-shown = c3.slider("Readings shown", 50, 1000, 300, 50, key="live_window")
+shown = c3.slider("Readings shown", 50, 1000, step=50, key=kept("live_window", 300))
 # at least 96 readings, so daily data still gives a detector two "min_points" to learn from
 warmup = int(min(max(warmup_days * per_day, 96), len(frame) - 1))
 stream = frame.iloc[warmup:]
 
 label = REGISTRY[det_settings.detector].title or det_settings.detector
+CHOOSE_AGAIN = "Try a longer warm-up, or other detectors on the Anomaly detection page."
 if not cache.live_ready(ref, det_settings, warmup):
-    with st.status(f"Training {label} on the warm-up period…", expanded=True) as status:
-        bar = st.progress(0.0, text="Fitting")
-
-        def _progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
-
-        try:
-            cache.live_detector(ref, det_settings, warmup, progress=_progress)
-        except ValueError as err:
-            status.update(label=f"Could not fit {label}", state="error")
-            st.error(str(err))
-            st.stop()
-        status.update(label=f"{label}: ready", state="complete", expanded=False)
+    prepared(
+        f"Training {label} on the warm-up period",
+        lambda progress: cache.live_detector(ref, det_settings, warmup, progress=progress),
+        what_to_do=CHOOSE_AGAIN,
+        ready=f"{label}: ready",
+    )
 
 config = (ref, det_settings, th, warmup)
 if st.session_state.get("live_config") != config:
     detector = cache.live_detector(ref, det_settings, warmup)
     settings = LiveSettings.from_threshold(th, keep=1000)  # the most "Readings shown" offers
-    with st.spinner("Preparing the stream…"):
-        st.session_state["live_state"] = init_state(detector, frame.iloc[:warmup], settings)
+    with (
+        reported("Preparing the stream", what_to_do=CHOOSE_AGAIN),
+        st.spinner("Preparing the stream…"),
+    ):
+        st.session_state["live_state"] = init_state(
+            detector, frame.iloc[:warmup], settings, freq=ds.freq, unit=ds.unit
+        )
     st.session_state["live_config"] = config
 
 
@@ -107,8 +107,15 @@ for col, kind in zip(b[3:], ("spike", "drop_to_zero", "stuck"), strict=True):
 interval = 0.5 if speed >= 2 else 1.0  # seconds between ticks
 per_tick = max(1, round(speed * interval))
 state = st.session_state["live_state"]
+energy_unit = energy_unit_of(ds.unit)
+how = {
+    "sigma": "sigma threshold",
+    "percentile": f"{state.settings.threshold.percentile:g}th percentile of the warm-up",
+    "per_month": f"{state.settings.threshold.alerts_per_month} events a month on the warm-up",
+    "dynamic": "dynamic threshold of the warm-up (on the smoothed score)",
+}[state.settings.threshold.mode]
 st.caption(
-    f"{label}, threshold {state.threshold:.2f} sigma · each reading is scored from the "
+    f"{label}, {how}: {state.threshold:.2f} · each reading is scored from the "
     f"{state.context:,} readings before it"
     + ("" if state.batch_causal else " (one at a time: this detector looks around a point)")
     + f" · {len(stream):,} readings to replay."
@@ -147,12 +154,12 @@ def live_panel() -> None:
         events_table(state),
         hide_index=True,
         key="live_events",
-        column_order=["time", "value", "expected", "score", "type", "cause"],
+        column_order=["start", "end", "type", "peak_score", "excess", "cause"],
         column_config={
-            "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm"),
-            "value": st.column_config.NumberColumn(f"Value ({ds.unit})", format="%.2f"),
-            "expected": st.column_config.NumberColumn(f"Expected ({ds.unit})", format="%.2f"),
-            "score": st.column_config.NumberColumn("Score", format="%.2f"),
+            "start": st.column_config.DatetimeColumn("Start", format="YYYY-MM-DD HH:mm"),
+            "end": st.column_config.DatetimeColumn("End", format="YYYY-MM-DD HH:mm"),
+            "peak_score": st.column_config.NumberColumn("Peak score", format="%.2f"),
+            "excess": st.column_config.NumberColumn(f"Excess ({energy_unit})", format="%.1f"),
             "cause": st.column_config.TextColumn("Cause", width="large"),
         },
     )

@@ -11,6 +11,8 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 [ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
+# The store's tests start a real PostgreSQL server from Debian's binaries (tests/store/pg_server.py).
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -25,7 +27,7 @@ python3 -m ruff check .
 # import rules (pyproject.toml [tool.importlinter]): layered wings, streamlit only in core.ui, no circles
 lint-imports --no-cache
 
-# testpaths in pyproject.toml: tests/core, tests/app and tests/e2e all run. Exit code 5 means
+# testpaths in pyproject.toml: every folder under tests/ runs (the wings, app/ and e2e/). Exit code 5 means
 # pytest collected nothing (a bad path or -k): never let that read as anything but a failure.
 status=0
 python3 -m pytest "$@" || status=$?

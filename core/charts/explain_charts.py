@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts.figures import ACTUAL_BLUE, ANOMALY_RED, EXPECTED_GREY
-from core.explain.explanations import Explanation, GlobalExplanation
+from core.charts.style import ACTUAL_BLUE, ANOMALY_RED, EXPECTED_GREY
+from core.explain.types import Explanation, GlobalExplanation
 
 LOW_BLUE = "#1f77b4"
 

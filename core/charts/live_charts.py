@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from core.charts.figures import ACTUAL_BLUE, ANOMALY_RED, EXPECTED_GREY
+from core.charts.style import ACTUAL_BLUE, ANOMALY_RED, EXPECTED_GREY
 from core.live.engine import INJECTION_TITLES, LiveState
 
 INJECTED_ORANGE = "#ff7f0e"

@@ -39,8 +39,13 @@ def escaped_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy with every text cell (and column name) escaped."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(escape_cell)
+        values = out[col]
+        if isinstance(values.dtype, pd.StringDtype):  # text only: escape the column at once
+            risky = values.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+            if risky.any():
+                out[col] = values.where(~risky, "'" + values)
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            out[col] = values.map(escape_cell)
     out.columns = [escape_cell(str(c)) for c in out.columns]
     return out
 
@@ -60,7 +65,7 @@ def flags_frame(
     scored: pd.DataFrame, flags: pd.Series, events: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """One row per point: time, actual, expected, bounds, score, flag, and its event's type/cause."""
-    from core.charts.figures import point_events
+    from core.charts.series import point_events
 
     cols = [c for c in ("value", "expected", "lower", "upper", "score", "label") if c in scored]
     out = scored[cols].copy()

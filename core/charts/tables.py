@@ -111,6 +111,8 @@ def date_window(
     )
     hi = pd.Timestamp(end).tz_localize(tz) if pd.Timestamp(end).tz is None else pd.Timestamp(end)
     hi = hi + pd.Timedelta(days=1)
+    if len(scored) and scored.index[0] >= lo and scored.index[-1] < hi:  # the whole series
+        return scored, flags, events
     inside = (scored.index >= lo) & (scored.index < hi)
     if events.empty:
         kept = events

@@ -42,3 +42,69 @@ def read_dataset(
     )
     options = CleanOptions(freq=args.freq, cumulative_to_interval=cumulative_to_interval)
     return parse_upload(path.read_bytes(), path.name, schema, options)
+
+
+def add_threshold_arguments(p: argparse.ArgumentParser) -> None:
+    """The threshold options of ``core.detect.thresholds.ThresholdSettings`` (same defaults)."""
+    from core.detect.thresholds import DIRECTIONS, MODES
+
+    p.add_argument("--mode", choices=MODES, default="sigma", help="threshold mode (default: sigma)")
+    p.add_argument(
+        "--k",
+        "--threshold",
+        dest="k",
+        type=float,
+        metavar="K",
+        help="sigma mode: flag calibrated scores above K (default: the detectors' DEFAULT_K)",
+    )
+    p.add_argument("--percentile", type=float, default=99.0, help="percentile mode: flag above it")
+    p.add_argument(
+        "--alerts-per-month", type=int, default=10, metavar="N", help="per_month mode: event budget"
+    )
+    p.add_argument(
+        "--direction", choices=DIRECTIONS, default="both", help="over-use, under-use or both"
+    )
+    p.add_argument(
+        "--min-deviation",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="ignore |actual - expected| < X",
+    )
+    p.add_argument(
+        "--country",
+        metavar="CC",
+        help="public holidays of this country (ISO code, e.g. NL) become 'holiday' events",
+    )
+    p.add_argument(
+        "--holidays-normal",
+        action="store_true",
+        help="with --country: count public holidays as normal days (never flagged)",
+    )
+
+
+def threshold_settings(args: argparse.Namespace):
+    """``ThresholdSettings`` from the threshold options; a DataError (exit 2) for a bad value."""
+    from core.detect.thresholds import ThresholdSettings
+
+    try:
+        return ThresholdSettings(
+            mode=args.mode,
+            percentile=args.percentile,
+            alerts_per_month=args.alerts_per_month,
+            direction=args.direction,
+            min_deviation=args.min_deviation,
+            country=args.country,
+            holidays_normal=args.holidays_normal,
+            **({} if args.k is None else {"k": args.k}),
+        )
+    except ValueError as err:
+        raise DataError(str(err)) from err
+
+
+def check_detector(name: str) -> None:
+    """A DataError (exit 2) when ``name`` is not a registered detector."""
+    from core.detect.detectors import REGISTRY
+
+    if name not in REGISTRY:
+        raise DataError(f"unknown detector {name}; choose from {', '.join(sorted(REGISTRY))}")

@@ -1,7 +1,7 @@
 """``python -m core detect FILE``: fit (or load) a detector, threshold its scores, list the events.
 
-The same steps as the Anomaly detection page: ``parse_upload`` -> ``pipeline.fit_detector`` (models
-are cached under ``models/``) -> ``score_frame`` -> ``thresholds.flag_points`` -> ``events.find_events``.
+The same detection run as the Anomaly detection page (``core.detect.run.run_detection``: models are
+cached under ``models/``).
 Events are printed as a table, or written as CSV with ``--out`` (text cells that a spreadsheet would run
 as a formula get a leading apostrophe).
 """
@@ -14,8 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.commands import add_input_arguments, read_dataset
-from core.detect.thresholds import DIRECTIONS, MODES
+from core.commands import (
+    add_input_arguments,
+    add_threshold_arguments,
+    read_dataset,
+    threshold_settings,
+)
 from core.ingest.data import DataError
 
 TABLE_COLUMNS = ("event_id", "start", "end", "duration_h", "type", "excess", "peak_score", "cause")
@@ -33,27 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--detector", default="ensemble", metavar="NAME", help="detector (default: ensemble)"
     )
-    p.add_argument(
-        "--threshold",
-        type=float,
-        metavar="K",
-        help="sigma mode: flag calibrated scores above K (default: the detectors' DEFAULT_K)",
-    )
-    p.add_argument("--mode", choices=MODES, default="sigma", help="threshold mode (default: sigma)")
-    p.add_argument("--percentile", type=float, default=99.0, help="percentile mode: flag above it")
-    p.add_argument(
-        "--alerts-per-month", type=int, default=10, metavar="N", help="per_month mode: event budget"
-    )
-    p.add_argument(
-        "--direction", choices=DIRECTIONS, default="both", help="over-use, under-use or both"
-    )
-    p.add_argument(
-        "--min-deviation",
-        type=float,
-        default=0.0,
-        metavar="X",
-        help="ignore |actual - expected| < X",
-    )
+    add_threshold_arguments(p)
     p.add_argument(
         "--out", metavar="CSV", help="write the events to this CSV instead of printing them"
     )
@@ -74,35 +58,26 @@ def check_detectors(names: list[str]) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.detect.events import find_events
-    from core.detect.pipeline import DetectorSettings, fit_detector, score_frame
-    from core.detect.thresholds import ThresholdSettings, flag_points
+    from core.detect.pipeline import DetectorSettings
+    from core.detect.run import run_detection
 
     if (problem := check_detectors([args.detector])) is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    settings = threshold_settings(args)
+    ds = read_dataset(args)
     try:
-        settings = ThresholdSettings(
-            mode=args.mode,
-            percentile=args.percentile,
-            alerts_per_month=args.alerts_per_month,
-            direction=args.direction,
-            min_deviation=args.min_deviation,
-            **({} if args.threshold is None else {"k": args.threshold}),
+        result = run_detection(
+            ds.frame,
+            DetectorSettings(args.detector),
+            settings,
+            freq=ds.freq,
+            unit=ds.unit,
+            digest=ds.digest,
         )
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    ds = read_dataset(args)
-    frame = ds.frame.drop(columns="label", errors="ignore")  # labels never reach a detector
-    try:
-        det = fit_detector(frame, ds.digest, DetectorSettings(args.detector))
-    except ValueError as err:
         raise DataError(f"{args.detector} cannot learn from {ds.name}: {err}") from err
-    scored = score_frame(det, frame)
-    flags = flag_points(scored, settings)
-    events = find_events(scored, flags, freq=ds.freq, unit=ds.unit)
-    energy = events.attrs.get("energy_unit", ds.unit)
+    scored, flags, events, energy = result.scored, result.flags, result.events, result.energy_unit
     if args.scores:
         from core.charts.report import flags_csv
 

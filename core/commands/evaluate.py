@@ -61,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     ds = read_dataset(args, label_col=args.label_col)
     labels = _labels(ds, args)
     frame = ds.frame.drop(columns="label", errors="ignore")  # labels never reach a detector
-    results = [_evaluate_one(name, frame, ds.digest, labels, args.seed) for name in names]
+    results = [
+        _evaluate_one(name, frame, ds.digest, labels, args.seed, freq=ds.freq, unit=ds.unit)
+        for name in names
+    ]
     json.dump(results, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
@@ -92,11 +95,19 @@ def _labels(ds, args: argparse.Namespace) -> pd.Series:
 
 
 def _evaluate_one(
-    name: str, frame: pd.DataFrame, digest: str, labels: pd.Series, seed: int
+    name: str,
+    frame: pd.DataFrame,
+    digest: str,
+    labels: pd.Series,
+    seed: int,
+    *,
+    freq: pd.Timedelta,
+    unit: str,
 ) -> dict[str, Any]:
     from core.detect.evaluation import evaluate
-    from core.detect.pipeline import DetectorSettings, fit_detector, saved_meta, score_frame
-    from core.detect.thresholds import ThresholdSettings, flag_points
+    from core.detect.pipeline import DetectorSettings, fit_detector, saved_meta
+    from core.detect.run import run_detection
+    from core.detect.thresholds import ThresholdSettings
 
     settings = DetectorSettings(name)
     start = time.perf_counter()
@@ -108,9 +119,9 @@ def _evaluate_one(
     # a model loaded from disk reports the seconds its original fit took
     fit_seconds = saved_meta(digest, settings).get("fit_seconds", fit_seconds)
     start = time.perf_counter()
-    scored = score_frame(det, frame)
+    result = run_detection(frame, settings, ThresholdSettings(), freq=freq, unit=unit, detector=det)
     score_seconds = time.perf_counter() - start
-    flags = flag_points(scored, ThresholdSettings())
+    scored, flags = result.scored, result.flags
     metrics = evaluate(labels, scored["score"], flags, seed=seed)
     out: dict[str, Any] = {"detector": name}
     out.update({k: _number(metrics[k]) for k in OUTPUT_KEYS})

@@ -10,6 +10,9 @@ units (Wh, kWh, ...) and anything else readings are summed as they are. The unit
 
 Types, checked in this order (the first rule that matches wins):
 
+``holiday``
+    with holiday names given (``core.detect.holidays``), at least half of the event's readings fall on a
+    public holiday: named in the cause ("Easter Monday: 58 % below a usual Monday").
 ``drop_to_zero``
     at least 80 % of the readings are at most 5 % of the mean expected reading, and that expectation
     is above zero.
@@ -45,7 +48,15 @@ COLUMNS: tuple[str, ...] = (
     "type",
     "cause",
 )
-TYPES: tuple[str, ...] = ("spike", "dip", "drop_to_zero", "flat", "level_shift", "off_hours")
+TYPES: tuple[str, ...] = (
+    "spike",
+    "dip",
+    "drop_to_zero",
+    "flat",
+    "level_shift",
+    "off_hours",
+    "holiday",
+)
 POWER_UNITS = {"w": "Wh", "kw": "kWh", "mw": "MWh", "gw": "GWh"}
 
 SHORT_STEPS = 2  # spike / dip
@@ -65,6 +76,8 @@ def find_events(
     freq: pd.Timedelta | str,
     unit: str,
     merge_gap: int = 1,
+    median_expected: float | None = None,
+    holidays: pd.Series | None = None,
 ) -> pd.DataFrame:
     """One row per event (columns ``COLUMNS``); an empty frame with those columns when nothing is flagged.
 
@@ -80,6 +93,12 @@ def find_events(
         the unit of ``value`` (``Dataset.unit``), e.g. ``"kWh"`` or ``"kW"``.
     merge_gap
         runs separated by at most this many unflagged steps become one event.
+    median_expected
+        the usual expected level that ``off_hours`` compares with; default: the median ``expected``
+        of ``scored``. Live detection passes the warm-up's, so typing never waits for later readings.
+    holidays
+        holiday name per reading of ``scored`` ("" on ordinary days): events on holidays are typed
+        ``holiday`` and named.
     """
     if merge_gap < 0:
         raise ValueError(f"merge_gap must be 0 or more, got {merge_gap}")
@@ -87,7 +106,17 @@ def find_events(
     energy_unit, per_reading = _energy_unit(unit, step_h)
     flag = flags.reindex(scored.index).fillna(False).to_numpy(dtype=bool)
     spans = _spans(flag, merge_gap)
-    out = pd.DataFrame([_event(scored, flag, a, b, step_h, unit, per_reading) for a, b in spans])
+    names = None if holidays is None else holidays.reindex(scored.index).fillna("").to_numpy()
+    if median_expected is None:
+        median_expected = (
+            float(np.nanmedian(_column(scored, "expected"))) if "expected" in scored else np.nan
+        )
+    out = pd.DataFrame(
+        [
+            _event(scored, flag, a, b, step_h, unit, per_reading, median_expected, names)
+            for a, b in spans
+        ]
+    )
     if out.empty:
         out = _empty()
     else:
@@ -107,6 +136,11 @@ def _spans(flag: np.ndarray, merge_gap: int) -> list[tuple[int, int]]:
     keep = np.r_[True, starts[1:] - stops[:-1] > merge_gap]  # a run that starts a new event
     ends = np.r_[np.flatnonzero(keep)[1:] - 1, starts.size - 1]
     return list(zip(starts[keep].tolist(), stops[ends].tolist(), strict=True))
+
+
+def energy_unit_of(unit: str) -> str:
+    """The unit events sum energy in for readings in ``unit`` (kW -> kWh; energy units as they are)."""
+    return _energy_unit(unit, 1.0)[0]
 
 
 def _energy_unit(unit: str, step_h: float) -> tuple[str, float]:
@@ -143,6 +177,8 @@ def _event(
     step_h: float,
     unit: str,
     per_reading: float,
+    median_expected: float,
+    names: np.ndarray | None = None,
 ) -> dict:
     part = scored.iloc[a:b]
     value = part["value"].to_numpy(dtype=float)
@@ -162,9 +198,9 @@ def _event(
         steps=b - a,
         step_h=step_h,
         unit=unit,
-        median_expected=float(np.nanmedian(_column(scored, "expected")))
-        if "expected" in scored
-        else np.nan,
+        median_expected=median_expected,
+        holiday=(holiday := _holiday_of(names[a:b]) if names is not None else ""),
+        holiday_day=part.index[np.flatnonzero(names[a:b] == holiday)[0]] if holiday else None,
     )
     kind = _type(info)
     return {
@@ -203,7 +239,18 @@ class _Span:
 
 
 # ---- typing -------------------------------------------------------------------------------------
+def _holiday_of(names: np.ndarray) -> str:
+    """The holiday most of the event falls on ("" when fewer than half its readings do)."""
+    named = names[names != ""]
+    if named.size * 2 < names.size or named.size == 0:
+        return ""
+    uniq, counts = np.unique(named, return_counts=True)
+    return str(uniq[counts.argmax()])
+
+
 def _type(s: _Span) -> str:
+    if s.holiday:
+        return "holiday"
     v = s.value[np.isfinite(s.value)]
     exp = s.mean_expected
     if v.size and exp > 0 and (np.abs(v) <= ZERO_FRACTION * exp).mean() >= CORE_SHARE:
@@ -245,6 +292,14 @@ def _cause(kind: str, s: _Span) -> str:
     peak = _peak_position(s)
     when = _when(s.part.index[peak])
     exp = s.mean_expected
+    if kind == "holiday":
+        day = _DAYS[s.holiday_day.dayofweek]
+        actual = float(np.nanmean(s.value)) if np.isfinite(s.value).any() else np.nan
+        if np.isfinite(actual) and np.isfinite(exp) and exp > 0:
+            pct = 100 * (actual / exp - 1)
+            side = "below" if pct < 0 else "above"
+            return f"{s.holiday}: {abs(pct):.0f} % {side} a usual {day}"
+        return f"{s.holiday}: unlike a usual {day}"
     if kind == "drop_to_zero":
         return f"Dropped to zero for {_duration(s.steps * s.step_h)} while {_rate(exp, s)} was expected"
     if kind == "flat":

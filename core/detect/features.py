@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.detect.profile import MAD_TO_SIGMA
+
 DAY = pd.Timedelta("1D")
 WEEK = pd.Timedelta("7D")
 SHORT = pd.Timedelta("6h")  # "the surrounding few hours" for smoothed deviations
@@ -99,6 +101,13 @@ def centred_mean(x: pd.Series, window: int, causal: bool = False) -> pd.Series:
     return x.rolling(window, center=not causal, min_periods=1).mean()
 
 
+def feature_lookback(index: pd.DatetimeIndex) -> int:
+    """Readings behind the last one that ``feature_frame`` reads: ``TYPICAL_WEEKS`` weeks of lags,
+    a day of rolling median before its week-ago shift, and a day of trailing mean."""
+    day, week = seasonal_steps(index)
+    return TYPICAL_WEEKS * week + 2 * day
+
+
 def feature_frame(
     frame: pd.DataFrame, country: str | None = None, causal: bool = False
 ) -> pd.DataFrame:
@@ -119,7 +128,7 @@ def feature_frame(
     v = frame["value"].astype(float)
     roll = v.rolling(day, min_periods=max(1, day // 2))
     median = roll.median()
-    spread = (v - median).abs().rolling(day, min_periods=max(1, day // 2)).median() * 1.4826
+    spread = (v - median).abs().rolling(day, min_periods=max(1, day // 2)).median() * MAD_TO_SIGMA
     past_weeks = pd.concat([v.shift(k * week) for k in range(1, TYPICAL_WEEKS + 1)], axis=1)
     typical = past_weeks.median(axis=1, skipna=True)
     dev_typical = v - typical

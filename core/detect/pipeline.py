@@ -23,9 +23,16 @@ import numpy as np
 import pandas as pd
 
 from core.detect.code_version import code_version
-from core.detect.detectors import REGISTRY, Detector, calibrate
+from core.detect.detectors import REGISTRY, Detector
 from core.detect.detectors.base import Progress
-from core.store.model_files import StoreError, load_detector, read_meta, save_detector
+from core.store.model_cache import CacheLimits, mark_used, quarantine, trim
+from core.store.model_files import (
+    BrokenModelError,
+    StoreError,
+    load_detector,
+    read_meta,
+    save_detector,
+)
 from core.store.versions import library_versions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,17 +45,6 @@ def default_models_dir() -> Path:
 
 MODELS_DIR = default_models_dir()  # read once at import; pass ``root=`` to use another folder
 PRETRAINED_DIR = REPO / "models" / "pretrained"
-MAD_TO_SIGMA = 1.4826
-PROFILE_K = 3.0  # half-width of the profile band in robust sigmas
-SCORED_COLUMNS: tuple[str, ...] = (
-    "value",
-    "score",
-    "raw_score",
-    "expected",
-    "lower",
-    "upper",
-    "deviation",
-)
 
 
 class FrozenDict(dict):
@@ -165,9 +161,16 @@ def fit_detector(
     pretrained: str | Path | None = PRETRAINED_DIR,
 ) -> Detector:
     """The fitted detector for ``frame``: loaded from ``pretrained`` or ``root`` when a matching model
-    exists, else fitted and saved under ``root`` (saving problems are warned about, never raised)."""
+    exists, else fitted and saved under ``root`` (saving problems are warned about, never raised).
+
+    A folder that cannot be loaded (refused by the trust checks, or corrupt) is ignored with one
+    ``RuntimeWarning``; in the cache it is also moved to quarantine, so it is never loaded again.
+    After a save the cache is trimmed to ``CacheLimits.from_env()``. The committed pretrained
+    folder is never moved or trimmed, even when ``scripts/pretrain.py`` saves into it as ``root``.
+    """
     problems: list[str] = []
-    for base in (pretrained, root):
+    is_cache = Path(root).resolve() != Path(PRETRAINED_DIR).resolve()
+    for base, in_cache in ((pretrained, False), (root, is_cache)):
         if base is None:
             continue
         folder = model_dir(digest, settings, base)
@@ -175,12 +178,18 @@ def fit_detector(
             continue
         try:
             det = _load_matching(folder, digest, settings)
-            if progress:
-                progress(1.0, "Loaded the saved model")
-            return det
-        except (StoreError, OSError, ValueError, TypeError, KeyError) as err:
-            problems.append(f"ignored {folder}: {err}")
-            warnings.warn(f"refitting: {problems[-1]}", RuntimeWarning, stacklevel=2)
+        except StoreError as err:
+            problems.append(f"ignored {folder}: {err}{_set_aside(err, folder, root, in_cache)}")
+            continue
+        if in_cache:
+            mark_used(folder)
+        if problems:  # a broken pretrained model, with a good one in the cache
+            warnings.warn(f"loaded {folder}: {'; '.join(problems)}", RuntimeWarning, stacklevel=2)
+        if progress:
+            progress(1.0, "Loaded the saved model")
+        return det
+    if problems:
+        warnings.warn(f"refitting: {'; '.join(problems)}", RuntimeWarning, stacklevel=2)
     det = make_detector(settings)
     start = time.perf_counter()
     det.fit(frame, progress=progress)
@@ -194,14 +203,37 @@ def fit_detector(
         "n_points": len(frame),
         "warnings": problems,
     }
+    folder = model_dir(digest, settings, root)
     try:
-        save_detector(det, model_dir(digest, settings, root), meta)
+        save_detector(det, folder, meta)
     except (StoreError, OSError) as err:
         warnings.warn(f"model not saved: {err}", RuntimeWarning, stacklevel=2)
+        return det
+    if is_cache:
+        try:
+            trim(root, CacheLimits.from_env(), keep=folder)
+        except (OSError, ValueError) as err:  # ValueError: a bad WATTSUP_MODELS_* setting
+            warnings.warn(f"model cache not trimmed: {err}", RuntimeWarning, stacklevel=2)
     return det
 
 
+def _set_aside(err: StoreError, folder: Path, root: str | Path, in_cache: bool) -> str:
+    """Quarantine a cache folder that cannot be loaded; what happened, to append to the warning.
+
+    A folder for other settings or versions (plain ``StoreError``) is left: the refit replaces it.
+    """
+    if not (in_cache and isinstance(err, BrokenModelError)):
+        return ""
+    try:
+        moved = quarantine(folder, root)
+    except OSError as exc:
+        return f" (could not be set aside: {exc})"
+    return f" (moved to {moved})" if moved else " (deleted)"
+
+
 def _load_matching(folder: Path, digest: str, settings: DetectorSettings) -> Detector:
+    """The detector in ``folder``: ``StoreError`` when it was saved for other data, settings or
+    versions, ``BrokenModelError`` when it cannot be loaded or is not what its meta says."""
     meta = read_meta(folder)
     expected = {
         "digest": digest,
@@ -215,83 +247,8 @@ def _load_matching(folder: Path, digest: str, settings: DetectorSettings) -> Det
         raise StoreError(f"meta.json does not match on {', '.join(wrong)}")
     det = load_detector(folder, REGISTRY)
     if det.name != settings.detector or not det.is_fitted:
-        raise StoreError("the saved detector is not the one asked for, or not fitted")
+        raise BrokenModelError("the saved detector is not the one asked for, or not fitted")
     return det
-
-
-# ---- scoring ------------------------------------------------------------------------------------
-def score_frame(detector: Detector, frame: pd.DataFrame) -> pd.DataFrame:
-    """The scored frame: ``SCORED_COLUMNS`` plus ``label`` and covariates when the frame has them.
-
-    ``score`` is the calibrated (sigma-equivalent) score, ``raw_score`` the detector's own. For
-    detectors that do not forecast, ``expected/lower/upper`` come from ``weekly_profile``.
-    """
-    raw = detector.score(frame)
-    if type(detector).calibrated is Detector.calibrated:
-        score = calibrate(
-            raw, detector.calibration_
-        )  # same as detector.calibrated, one scoring pass
-    else:
-        score = detector.calibrated(frame)
-    band = _expected(detector, frame)
-    value = frame["value"].astype(float)
-    out = pd.DataFrame(
-        {
-            "value": value,
-            "score": score.to_numpy(dtype=float),
-            "raw_score": raw.to_numpy(dtype=float),
-            "expected": band["expected"].to_numpy(dtype=float),
-            "lower": band["lower"].to_numpy(dtype=float),
-            "upper": band["upper"].to_numpy(dtype=float),
-        },
-        index=frame.index,
-    )
-    out["deviation"] = out["value"] - out["expected"]
-    for col in frame.columns:
-        if col not in out.columns:
-            out[col] = frame[col]
-    return out
-
-
-def _expected(detector: Detector, frame: pd.DataFrame) -> pd.DataFrame:
-    profile = weekly_profile(frame["value"])
-    if getattr(detector, "forecasting", False):
-        try:
-            band = detector.expected(frame).reindex(frame.index)[["expected", "lower", "upper"]]
-        except (TypeError, NotImplementedError):
-            return profile  # an ensemble without forecasting members, say
-        # the forecast's warm-up (first week for seasonal naive, say) is filled from the profile
-        missing = band["expected"].isna()
-        band.loc[missing] = profile.loc[missing].to_numpy()
-        return band
-    return profile
-
-
-def weekly_profile(value: pd.Series, k: float = PROFILE_K) -> pd.DataFrame:
-    """Robust same-time-of-week profile: the median of readings at the same weekday and time of day,
-    with a band of ``k`` robust sigmas (1.4826 x MAD of that slot).
-
-    Slots with no reading fall back to the same time of day, then to the whole series.
-    """
-    idx = value.index
-    minute = idx.hour * 60 + idx.minute
-    slot = np.asarray(idx.dayofweek * 1440 + minute)
-    v = value.astype(float)
-    med = v.groupby(slot).transform("median")
-    med = med.fillna(v.groupby(np.asarray(minute)).transform("median")).fillna(v.median())
-    abs_dev = (v - med).abs()
-    mad = abs_dev.groupby(slot).transform("median")
-    mad = mad.fillna(abs_dev.groupby(np.asarray(minute)).transform("median"))
-    mad = mad.fillna(abs_dev.median()).fillna(0.0)
-    half = k * MAD_TO_SIGMA * mad
-    return pd.DataFrame(
-        {
-            "expected": med.to_numpy(),
-            "lower": (med - half).to_numpy(),
-            "upper": (med + half).to_numpy(),
-        },
-        index=idx,
-    )
 
 
 def causal_settings(settings: DetectorSettings) -> DetectorSettings:

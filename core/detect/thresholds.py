@@ -20,9 +20,23 @@ Modes
     flagged points) at or below ``alerts_per_month``; scanning down from the top, it stops before the
     first threshold that would exceed the budget.
 
+Thresholds learned from a reference period
+------------------------------------------
+Live detection (and its offline twin, ``run_detection(..., warmup=N)``) cannot see the future, so a mode
+that needs history is resolved once from the warm-up's scores by :func:`resolve_threshold`, with the
+same functions the modes above use, into a :class:`FixedThreshold`:
+
+``sigma``       ``k`` (nothing to learn)
+``percentile``  the percentile of the warm-up's scores
+``per_month``   the lowest threshold with at most ``alerts_per_month`` x (warm-up months) events in the
+                warm-up (``_budget_threshold``)
+``dynamic``     the telemanom epsilon of the warm-up's last window, on the EWMA-smoothed score (the
+                pruning step ranks every sequence of a finished series, so it is left out here)
+
 After the mode, ``direction`` keeps only over-use (``deviation > 0``) or under-use (``< 0``), and the
 min-deviation rules drop flags whose ``|deviation|`` is below ``min_deviation`` (data unit) or below
-``min_deviation_pct`` % of ``|expected|``. NaN scores never flag.
+``min_deviation_pct`` % of ``|expected|``. NaN scores never flag. With a ``country`` and
+``holidays_normal``, readings on that country's public holidays never flag (``core.detect.holidays``).
 """
 
 from __future__ import annotations
@@ -33,6 +47,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
+
+from core.detect.holidays import check_country, holiday_mask
 
 
 def _default_k() -> float:
@@ -79,8 +95,11 @@ class ThresholdSettings:
     direction: Direction = "both"
     min_deviation: float = 0.0
     min_deviation_pct: float = 0.0
+    country: str | None = None  # public holidays of this country become ``holiday`` events
+    holidays_normal: bool = False  # ... or count as normal: no flag on a holiday
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "country", check_country(self.country))
         if self.mode not in MODES:
             raise ValueError(f"threshold mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.direction not in DIRECTIONS:
@@ -95,12 +114,49 @@ class ThresholdSettings:
             raise ValueError("min_deviation and min_deviation_pct must be 0 or more")
 
 
-def threshold_value(scored: pd.DataFrame, settings: ThresholdSettings) -> float | pd.Series:
+@dataclass(frozen=True)
+class FixedThreshold:
+    """A threshold learned from a reference period: ``value`` applies to the score, or to the
+    EWMA-smoothed score when ``smoothed`` (dynamic mode)."""
+
+    value: float
+    smoothed: bool = False
+
+
+MONTH = pd.Timedelta(days=365.25 / 12)
+
+
+def resolve_threshold(reference: pd.DataFrame, settings: ThresholdSettings) -> FixedThreshold:
+    """The fixed threshold that ``settings`` give on the scored ``reference`` period (see above)."""
+    score = _scores(reference)
+    finite = score[np.isfinite(score)]
+    if settings.mode == "sigma":
+        return FixedThreshold(float(settings.k))
+    if finite.size == 0:
+        return FixedThreshold(np.inf, smoothed=settings.mode == "dynamic")
+    if settings.mode == "percentile":
+        return FixedThreshold(float(np.percentile(finite, settings.percentile)))
+    if settings.mode == "per_month":
+        span = reference.index[-1] - reference.index[0] + _step(reference.index)
+        budget = int(round(settings.alerts_per_month * max(span / MONTH, 1 / 31)))
+        return FixedThreshold(_budget_threshold(score, budget))
+    return FixedThreshold(float(_dynamic_epsilon(_smoothed(score))[-1]), smoothed=True)
+
+
+def _step(index: pd.Index) -> pd.Timedelta:
+    return pd.Timedelta(index[1] - index[0]) if len(index) > 1 else pd.Timedelta(0)
+
+
+def threshold_value(
+    scored: pd.DataFrame, settings: ThresholdSettings, *, fixed: FixedThreshold | None = None
+) -> float | pd.Series:
     """The threshold the mode applies to ``scored['score']``.
 
-    A float for ``sigma`` and ``percentile``; a per-point Series for ``per_month`` (one value per
-    calendar month) and ``dynamic`` (epsilon on the EWMA-smoothed score).
+    A float for ``sigma`` and ``percentile`` (and whenever ``fixed`` is given); a per-point Series for
+    ``per_month`` (one value per calendar month) and ``dynamic`` (epsilon on the EWMA-smoothed score).
     """
+    if fixed is not None:
+        return fixed.value
     score = _scores(scored)
     if settings.mode == "sigma":
         return float(settings.k)
@@ -114,10 +170,20 @@ def threshold_value(scored: pd.DataFrame, settings: ThresholdSettings) -> float 
     return pd.Series(values, index=scored.index, name="threshold")
 
 
-def flag_points(scored: pd.DataFrame, settings: ThresholdSettings) -> pd.Series:
-    """Boolean flags aligned to ``scored.index``: the mode, then direction and min-deviation rules."""
+def flag_points(
+    scored: pd.DataFrame, settings: ThresholdSettings, *, fixed: FixedThreshold | None = None
+) -> pd.Series:
+    """Boolean flags aligned to ``scored.index``: the mode, then direction and min-deviation rules.
+
+    With ``fixed`` (from :func:`resolve_threshold` on a warm-up) the mode's threshold is that value,
+    so no reading's flag depends on a later one.
+    """
     score = _scores(scored)
-    if settings.mode == "dynamic":
+    if fixed is not None:
+        judged = _smoothed(score) if fixed.smoothed else score
+        with np.errstate(invalid="ignore"):
+            flags = judged > fixed.value
+    elif settings.mode == "dynamic":
         smooth = _smoothed(score)
         flags = smooth > _dynamic_epsilon(smooth)
         flags = _prune(flags, smooth)
@@ -128,6 +194,8 @@ def flag_points(scored: pd.DataFrame, settings: ThresholdSettings) -> pd.Series:
             flags = score > thr
     flags &= np.isfinite(score)
     flags &= _deviation_mask(scored, settings)
+    if settings.holidays_normal and settings.country:
+        flags &= ~holiday_mask(scored.index, settings.country)
     return pd.Series(flags, index=scored.index, name="flag")
 
 

@@ -18,6 +18,7 @@ from core.ingest import quality as q
 from core.ingest.columns import ENERGY_UNITS
 
 MAX_GRID_FACTOR = 20  # a grid this many times longer than the readings means stray dates, not gaps
+ONE_TIMESTAMP = "All readings share one timestamp: upload at least a few days of readings."
 
 
 @dataclass
@@ -50,7 +51,7 @@ def clean(frame: pd.DataFrame, unit: str, options) -> Cleaned:
     frame = _dedupe(frame, out)
     step = q.infer_step(frame.index.asi8)
     if step is None:
-        raise DataError("All readings share one timestamp: upload at least a few days of readings.")
+        raise DataError(ONE_TIMESTAMP)
     frame = _to_grid(frame, step, out)
     values = frame["value"].to_numpy(dtype="float64")
     cumulative = q.is_cumulative(values)

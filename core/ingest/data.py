@@ -51,9 +51,11 @@ import pandas as pd
 
 from core.errors import DataError
 from core.ingest import quality as q
-from core.ingest.cleaning import clean
+from core.ingest.cleaning import ONE_TIMESTAMP, clean
 from core.ingest.columns import SchemaGuess, canonical_covariate_names, guess_columns, resolve
+from core.ingest.declared import check_upload
 from core.ingest.extract import LINES_LISTED, report_bad_times, select_meter, typed_frame
+from core.ingest.limits import MAX_UPLOAD_MB
 from core.ingest.readers import RawTable, read_table
 from core.ingest.timestamps import add_time_of_day, apply_tz, parse_timestamps, time_of_day_column
 
@@ -66,11 +68,11 @@ __all__ = [
     "QualityReport",
     "Schema",
     "SchemaGuess",
+    "check_upload",
     "guess_schema",
     "parse_upload",
 ]
 
-MAX_UPLOAD_MB = 200  # keep in sync with .streamlit/config.toml [server] maxUploadSize
 MIN_POINTS = 48  # fewer points than this and no model can learn a daily cycle
 
 
@@ -143,7 +145,7 @@ def upload_digest(data: bytes, schema: Schema, options: CleanOptions) -> str:
 
 def guess_schema(data: bytes, filename: str) -> SchemaGuess:
     """Columns, the inferred role of each, candidates per role for select boxes, meters and unit."""
-    _check_size(data, filename)
+    check_upload(len(data), filename)
     try:
         return guess_columns(read_table(data, filename).frame)
     except DataError:
@@ -160,7 +162,7 @@ def parse_upload(
     name: str | None = None,
 ) -> Dataset:
     """Read, validate and clean an upload into a :class:`Dataset`, or raise a one-line DataError."""
-    _check_size(data, filename)
+    check_upload(len(data), filename)
     try:
         return _parse(data, filename, schema, options, name or filename)
     except DataError:
@@ -181,6 +183,9 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
     if f["time_col"] is not None:
         times.values = add_time_of_day(times.values, raw[f["time_col"]])
         times.layout += f" date + time of day from column {f['time_col']!r}"
+    # One time in the whole file: refuse before the per-row work below (all-NaT is reported later).
+    if times.values.min() == times.values.max():
+        raise DataError(ONE_TIMESTAMP)
     rows = select_meter(raw, roles, schema, filename, report)
     ts = apply_tz(times.values[rows], schema.tz, times.notes)
     report.warnings.extend(times.notes)
@@ -260,15 +265,12 @@ def _check_enough(frame: pd.DataFrame, value_col: str, filename: str, when: str)
         )
 
 
-def _check_size(data: bytes, filename: str) -> None:
-    size_mb = len(data) / (1024 * 1024)
-    if size_mb > MAX_UPLOAD_MB:
-        raise DataError(
-            f"{filename} is {size_mb:.0f} MB, over the {MAX_UPLOAD_MB} MB limit: upload a shorter period or one meter at a time."
-        )
-
-
 def _unexpected(err: Exception, filename: str) -> DataError:
+    if isinstance(err, MemoryError):  # numpy, pyarrow and Python itself, under the worker's limit
+        return DataError(
+            f"{filename} needs more memory to read than this server allows for one upload: "
+            "upload a shorter period, fewer columns or one meter at a time."
+        )
     msg = (str(err).strip().splitlines() or [""])[0][:160]
     return DataError(
         f"{filename} could not be read ({type(err).__name__}: {msg}): check it is a CSV, JSON or Parquet table of timestamps and readings."

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from core.errors import DataError
+from core.ingest.declared import check_csv, check_json, check_parquet, check_table
 from core.ingest.raw import RawTable, clean_names, first_line
 from core.ingest.records import read_json, read_parquet
 
@@ -50,6 +51,7 @@ NULL_TOKENS = [
 ]
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 _LOOKS_LIKE_DATA = re.compile(r"^[\s\d.,:+\-/TZ]+$")
+_LEADING_SPACE = re.compile(r"\s*")
 
 
 def read_table(data: bytes, filename: str) -> RawTable:
@@ -60,12 +62,20 @@ def read_table(data: bytes, filename: str) -> RawTable:
         )
 
     if data[:4] == b"PAR1":
-        return read_parquet(data, filename)
-    text, encoding = decode_text(data, filename)
-    stripped = text.lstrip()
-    if stripped[:1] in "[{" or filename.lower().endswith((".json", ".jsonl", ".ndjson")):
-        return read_json(text, filename, encoding)
-    return _read_csv(text, data, filename, encoding)
+        check_parquet(data, filename)
+        table = read_parquet(data, filename)
+    else:
+        text, encoding = decode_text(data, filename)
+        start = _LEADING_SPACE.match(text).end()  # not text.lstrip(): that copies the whole text
+        first = text[start : start + 1]
+        if first in ("", "[", "{") or filename.lower().endswith((".json", ".jsonl", ".ndjson")):
+            check_json(data, filename)
+            table = read_json(text, filename, encoding)
+        else:
+            check_csv(data, filename)
+            table = _read_csv(text, data, filename, encoding)
+    check_table(*table.frame.shape, filename)  # JSON declares nothing: count what was read
+    return table
 
 
 def decode_text(data: bytes, filename: str) -> tuple[str, str]:

@@ -26,6 +26,17 @@ def read_parquet(data: bytes, filename: str) -> RawTable:
 
 def read_json(text: str, filename: str, encoding: str) -> RawTable:
     try:
+        return _read_json(text, filename, encoding)
+    except RecursionError as err:  # json.loads stops near Python's recursion limit (~1,000)
+        raise DataError(
+            f"{filename} is JSON nested too deeply to be a table (lists or objects inside one another "
+            'about 1,000 levels deep or more): upload a flat list of records like [{"timestamp": '
+            '"2024-01-01 00:00", "value": 1.5}] or a CSV file.'
+        ) from err
+
+
+def _read_json(text: str, filename: str, encoding: str) -> RawTable:
+    try:
         obj: Any = json.loads(text)
     except ValueError:
         try:

@@ -30,6 +30,7 @@ EPOCH_RANGES = {  # unit -> plausible magnitudes (1973 .. 2286)
     "us": (1e14, 1e16),
     "ns": (1e17, 1e19),
 }
+DISTINCT_SAMPLE = 10_000  # rows drawn to judge whether a text column repeats its times
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2199  # meter data outside this is a typo; also keeps ns in range
 EPOCH_NAMES = {
     "s": "unix seconds",
@@ -81,10 +82,36 @@ def parse_timestamps(col: pd.Series) -> ParsedTimes:
         notes.append(f"Timestamps read as {layout} (UTC).")
         out = out.tz_localize("UTC")
     else:
-        text = col.astype("string").str.strip()
-        out, layout = _parse_text(text, notes)
+        out, layout = _parse_distinct(col, notes)
     out = _plausible(out, notes)
     return ParsedTimes(out, layout, None if out.tz is None else str(out.tz), notes)
+
+
+def _parse_distinct(col: pd.Series, notes: list[str]) -> tuple[pd.DatetimeIndex, str]:
+    """Text parsed once per distinct value, then spread back over the rows.
+
+    Meter files repeat their times (every meter of a long-format file has the same ones; a hostile
+    file repeats one time 50 million times), and parsing text is the costliest step per row (the
+    cells become Python strings). One parse per distinct value keeps that cost to the times there
+    are. Where a sample shows the times hardly repeat, the column is parsed as it is: finding the
+    distinct values would only add to the cost.
+    """
+    if _hardly_repeats(col):
+        return _parse_text(col.astype("string").str.strip(), notes)
+    codes, uniques = pd.factorize(col)
+    text = pd.Series(uniques, name=col.name).astype("string").str.strip()
+    parsed, layout = _parse_text(text, notes)
+    out = parsed.take(codes, allow_fill=True, fill_value=pd.NaT)
+    return out.rename(col.name), layout
+
+
+def _hardly_repeats(col: pd.Series) -> bool:
+    """True when rows drawn at random (seeded) are nearly all different values."""
+    if len(col) <= 2 * DISTINCT_SAMPLE:
+        return False  # small: finding the distinct values costs next to nothing
+    rows = np.unique(np.random.default_rng(0).integers(0, len(col), DISTINCT_SAMPLE))
+    sample = col.iloc[rows]
+    return sample.nunique(dropna=False) >= 0.95 * len(sample)
 
 
 def _parse_text(text: pd.Series, notes: list[str]) -> tuple[pd.DatetimeIndex, str]:

@@ -1,46 +1,42 @@
-"""Start-up probes for the live simulation: how much history a detector needs, whether it can score
-a batch at once without look-ahead, and the fixed threshold, profile and scale a stream is judged by.
+"""Start-up probes for the live engine: how much history a detector needs behind a new reading, and
+whether it can score a batch of new readings at once without look-ahead.
 
-Pure functions over a fitted detector and the warm-up history; ``core.live.engine`` calls them once in
-``init_state`` (and the expectation helper on every step).
+Pure functions of ``of(window) -> array`` (one row per reading of the window: the calibrated score and
+the expected reading, from ``core.detect.scoring.score_frame``); ``core.live.engine.init_state`` calls
+them once on the warm-up.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from core.detect.detectors._common import fit_week_profile, week_slot
-from core.detect.detectors.base import Detector
-
-if TYPE_CHECKING:
-    from core.live.engine import LiveSettings
+Of = Callable[[pd.DataFrame], np.ndarray]
 
 
-def auto_context(detector: Detector, hist: pd.DataFrame, probe: int = 24) -> int:
-    """Shortest window (doubling) whose last ``probe`` scores equal those of the whole history."""
+def auto_context(of: Of, hist: pd.DataFrame, start: int = 48, probe: int = 24) -> int:
+    """Shortest window (doubling from ``start``) whose last ``probe`` rows equal those of the whole
+    history: a live number then equals the offline number of the series cut at that reading."""
     probe = max(1, min(probe, len(hist) // 4))
-    reference = detector.calibrated(hist).to_numpy()[-probe:]
-    guess = max(48, 2 * leading_nan(detector, hist))
+    reference = of(hist)[-probe:]
+    guess = max(2, start)
     while guess < len(hist) - probe:
-        got = detector.calibrated(hist.iloc[-(guess + probe) :]).to_numpy()[-probe:]
-        if same_numbers(got, reference):
+        if same_numbers(of(hist.iloc[-(guess + probe) :])[-probe:], reference):
             return guess
         guess *= 2
     return len(hist)
 
 
-def leading_nan(detector: Detector, hist: pd.DataFrame) -> int:
-    s = detector.score(hist.iloc[: min(len(hist), 2000)]).to_numpy()
-    finite = np.flatnonzero(np.isfinite(s))
-    return int(finite[0]) if finite.size else len(s)
+def leading_nan(score: np.ndarray) -> int:
+    """Readings at the start of a scored window that have no score yet (a detector's own warm-up)."""
+    finite = np.flatnonzero(np.isfinite(score))
+    return int(finite[0]) if finite.size else len(score)
 
 
-def is_batch_causal(of, hist: pd.DataFrame, context: int, probe: int = 12) -> bool:
-    """Does ``of`` on a window ending later give the same numbers as on windows ending at each
-    reading? (``of``: window -> one value per row, e.g. ``detector.calibrated``.)"""
+def is_batch_causal(of: Of, hist: pd.DataFrame, context: int, probe: int = 12) -> bool:
+    """Does ``of`` on a window ending later give the same numbers as windows ending at each reading?"""
     probe = max(1, min(probe, len(hist) // 4))
     if len(hist) < 2 * probe:
         return False
@@ -54,41 +50,7 @@ def is_batch_causal(of, hist: pd.DataFrame, context: int, probe: int = 12) -> bo
 
 
 def same_numbers(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal up to 1e-6 of the larger magnitude, NaN equal to NaN."""
+    b = np.asarray(b, dtype=float)
     scale = max(1.0, float(np.nanmax(np.abs(b))) if np.isfinite(b).any() else 1.0)
     return bool(np.allclose(a, b, rtol=0.0, atol=1e-6 * scale, equal_nan=True))
-
-
-def resolve_threshold(detector: Detector, hist: pd.DataFrame, settings: LiveSettings) -> float:
-    """The sigma threshold; other modes are turned into one fixed value on the history's scores."""
-    if settings.mode == "sigma":
-        return float(settings.k)
-    s = detector.calibrated(hist).to_numpy()
-    s = s[np.isfinite(s)]
-    if s.size == 0:
-        return float(settings.k)
-    if settings.mode == "percentile":
-        return float(np.percentile(s, settings.percentile))
-    if settings.mode == "per_month":
-        months = max(1.0, (hist.index[-1] - hist.index[0]) / pd.Timedelta("30D"))
-        share = min(1.0, settings.alerts_per_month * months / s.size)
-        return float(np.quantile(s, 1.0 - share))
-    return float(settings.k)  # dynamic: its window needs more than a live tick; fall back to sigma
-
-
-def week_profile(hist: pd.DataFrame) -> np.ndarray:
-    """Median reading per time-of-week slot of the history (the detectors' own profile)."""
-    return fit_week_profile(hist)[0]
-
-
-def expected_of(detector: Detector, window: pd.DataFrame, profile: np.ndarray) -> pd.Series:
-    if detector.forecasting:
-        return detector.expected(window)["expected"]
-    return pd.Series(profile[week_slot(window.index)], index=window.index, name="expected")
-
-
-def robust_sigma(v: np.ndarray) -> float:
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return 1.0
-    mad = 1.4826 * float(np.median(np.abs(v - np.median(v))))
-    return mad if mad > 0 else float(np.std(v)) or 1.0

@@ -12,9 +12,12 @@ A model folder holds
   in a list) -> sub-folders. Plain JSON values go into ``detector.json`` itself ("state").
 
 Loading looks the class up in ``REGISTRY`` by name (never by an import path read from a file), rebuilds
-it through ``__init__`` and sets the attributes back. skops files are loaded only when every type they
-need is on an allow-list of scikit-learn, numpy and scipy types; anything else raises ``StoreError``.
-Saving writes into a temporary sibling folder and renames it, so a crash never leaves half a model.
+it through ``__init__`` and sets the attributes back. skops files are loaded only when every node of
+their tree is one of the exact (loader, type) pairs the project's own estimators need
+(``core.store.skops_trust``); Keras files only in safe mode. Whatever goes wrong reading a folder
+that exists (refused, corrupt, truncated, missing files) raises ``BrokenModelError``: the caller
+sets the folder aside and refits. Saving writes into a temporary sibling folder and renames it, so a
+crash never leaves half a model.
 """
 
 from __future__ import annotations
@@ -33,19 +36,21 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from core.store.skops_trust import RefusedFile, load_allowed
 from core.store.versions import library_versions
 
 FORMAT = 1
 DETECTOR_FILE = "detector.json"
 META_FILE = "meta.json"
 ARRAYS_FILE = "arrays.npz"
-# skops may load only these: module prefixes of types it is told to trust
-ALLOWED_PREFIXES: tuple[str, ...] = ("sklearn.", "numpy.", "scipy.")
-ALLOWED_TYPES: frozenset[str] = frozenset({"builtins.slice", "builtins.functools.partial"})
 
 
 class StoreError(RuntimeError):
     """A model folder that cannot be saved or loaded safely; the message says which attribute."""
+
+
+class BrokenModelError(StoreError):
+    """A model folder that exists but must not be loaded: refused by the trust checks, or corrupt."""
 
 
 @runtime_checkable
@@ -99,33 +104,49 @@ def save_detector(det: Savable, path: str | Path, meta: dict[str, Any] | None = 
 
 
 def load_detector(path: str | Path, registry: Registry) -> Savable:
-    """Rebuild the detector saved in ``path`` (its class looked up by name in ``registry``); ``StoreError`` when the folder is missing or unsafe."""
+    """Rebuild the detector saved in ``path`` (its class looked up by name in ``registry``).
+
+    Raises ``BrokenModelError`` for any folder that is missing, unsafe or unreadable: the files are
+    untrusted input, so every way their parsing can fail (``BadZipFile``, a truncated parquet, a
+    Keras refusal, a wrong type in a spec) means the same thing to the caller.
+    """
     path = Path(path)
+    try:
+        return _load(path, registry)
+    except BrokenModelError:
+        raise
+    except Exception as err:  # the docstring says why every failure is caught here
+        raise BrokenModelError(f"{path} cannot be loaded ({type(err).__name__}: {err})") from err
+
+
+def _load(path: Path, registry: Registry) -> Savable:
     try:
         spec = json.loads((path / DETECTOR_FILE).read_text())
     except (OSError, ValueError) as err:
-        raise StoreError(f"no readable {DETECTOR_FILE} in {path}: {err}") from err
-    if spec.get("format") != FORMAT:
-        raise StoreError(f"{path} was saved in format {spec.get('format')}, expected {FORMAT}")
+        raise BrokenModelError(f"no readable {DETECTOR_FILE} in {path}: {err}") from err
+    if not isinstance(spec, dict) or spec.get("format") != FORMAT:
+        found = spec.get("format") if isinstance(spec, dict) else None
+        raise BrokenModelError(f"{path} was saved in format {found}, expected {FORMAT}")
     cls = registry.get(spec.get("detector", ""))
     if cls is None:
-        raise StoreError(f"{path} holds unknown detector {spec.get('detector')!r}")
+        raise BrokenModelError(f"{path} holds unknown detector {spec.get('detector')!r}")
     arrays = _arrays(path)
     params = {k: _decode(v, path, arrays, k, registry) for k, v in spec["params"].items()}
     det = cls(**params)
     for name, item in spec["attributes"].items():
         if not name.endswith("_") or name.startswith("_"):
-            raise StoreError(f"{path}: {name!r} is not a fitted attribute name")
+            raise BrokenModelError(f"{path}: {name!r} is not a fitted attribute name")
         setattr(det, name, _decode(item, path, arrays, name, registry))
     return det
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
-    """``meta.json`` of a model folder (empty dict when missing or unreadable)."""
+    """``meta.json`` of a model folder (empty dict when missing, unreadable or not an object)."""
     try:
-        return json.loads((Path(path) / META_FILE).read_text())
+        meta = json.loads((Path(path) / META_FILE).read_text())
     except (OSError, ValueError):
         return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def fitted_attributes(det: Savable) -> dict[str, Any]:
@@ -257,7 +278,7 @@ def _decode(
         return np.dtype(spec["dtype"]).type(spec["value"])
     if kind == "array":
         if spec["key"] not in arrays:
-            raise StoreError(f"{path}: array {spec['key']!r} missing from {ARRAYS_FILE}")
+            raise BrokenModelError(f"{path}: array {spec['key']!r} missing from {ARRAYS_FILE}")
         return arrays[spec["key"]]
     if kind in ("series", "frame"):
         frame = pd.read_parquet(_inside(path, spec["file"]))
@@ -292,28 +313,21 @@ def _decode(
         return model_from_json(_inside(path, spec["file"]).read_text())
     if kind == "sklearn":
         return _load_skops(_inside(path, spec["file"]))
-    raise StoreError(f"{path}: unknown stored kind {kind!r} for {key}")
+    raise BrokenModelError(f"{path}: unknown stored kind {kind!r} for {key}")
 
 
 def _load_skops(file: Path) -> Any:
-    import skops.io
-
-    untrusted = skops.io.get_untrusted_types(file=file)
-    refused = [t for t in untrusted if not _allowed(t)]
-    if refused:
-        raise StoreError(f"{file} needs types outside the allow-list: {', '.join(refused)}")
-    return skops.io.load(file, trusted=untrusted)
-
-
-def _allowed(type_name: str) -> bool:
-    return type_name in ALLOWED_TYPES or type_name.startswith(ALLOWED_PREFIXES)
+    try:
+        return load_allowed(file.read_bytes())  # checked and loaded from the same bytes
+    except RefusedFile as err:
+        raise BrokenModelError(f"{file} refused: {err}") from err
 
 
 def _inside(path: Path, name: str) -> Path:
     """``path / name``, refusing names that would leave the model folder."""
     target = (path / name).resolve()
     if path.resolve() not in target.parents:
-        raise StoreError(f"{path}: {name!r} points outside the model folder")
+        raise BrokenModelError(f"{path}: {name!r} points outside the model folder")
     return target
 
 

@@ -14,12 +14,19 @@ the page ask "is this model ready?" before it decides to show a status box at al
 from __future__ import annotations
 
 import hashlib
+import logging
+import warnings
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.detect.pipeline import DetectorSettings
+from core.detect.thresholds import ThresholdSettings
 from core.forecast.settings import ForecastSettings
 from core.ingest.data import CleanOptions, DataError, Dataset, Schema
 from core.ingest.refs import (
@@ -31,6 +38,9 @@ from core.ingest.refs import (
 )
 from core.store.memory import BoundedLRU
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
 __all__ = [
     "DatasetRef",
     "ForecastSettings",
@@ -41,10 +51,13 @@ __all__ = [
 ]
 
 Progress = Callable[[float, str], None]
+_log = logging.getLogger(__name__)
 
 MAX_UPLOADS = 8  # uploaded files kept in memory, shared by all sessions
 MAX_MODELS = 12  # fitted detectors kept in memory
 MAX_FORECASTS = 12
+MAX_VIEWS = 64  # events tables, CSVs and counters of the detection studio (small: events only)
+MAX_FIGURES = 64  # anomaly charts kept in memory, shared by all sessions (well under 1 MB each)
 
 
 @st.cache_resource(show_spinner=False)
@@ -108,7 +121,7 @@ def parsed_upload(
     options: CleanOptions = CleanOptions(),
     name: str | None = None,
 ) -> Dataset:
-    """``core.ingest.data.parse_upload`` cached on sha256(bytes) + schema + options (not on the bytes object)."""
+    """``core.ingest.guarded.parse_upload_guarded`` cached on sha256(bytes) + schema + options (not on the bytes object)."""
     digest = hashlib.sha256(data).hexdigest()
     if _uploads().get(digest) is None:
         _uploads().put(digest, (filename, data))
@@ -119,18 +132,18 @@ def parsed_upload(
 def _parsed(
     digest: str, filename: str, schema: Schema, options: CleanOptions, name: str | None
 ) -> Dataset:
-    from core.ingest.data import parse_upload
+    from core.ingest.guarded import parse_upload_guarded  # a worker process: fails alone
 
     data = upload_bytes(digest)
-    return parse_upload(data, filename, schema, options, name=name)
+    return parse_upload_guarded(data, filename, schema, options, name=name)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def schema_guess(digest: str, filename: str):
-    """``core.ingest.data.guess_schema`` for held upload bytes."""
-    from core.ingest.data import guess_schema
+    """``core.ingest.data.guess_schema`` for held upload bytes, in a worker process."""
+    from core.ingest.guarded import guess_schema_guarded
 
-    return guess_schema(upload_bytes(digest), filename)
+    return guess_schema_guarded(upload_bytes(digest), filename)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -143,12 +156,14 @@ def sample_schema_guess(key: str):
 
 
 # ---- detectors ------------------------------------------------------------------------------------
-def model_ready(ref: DatasetRef, settings: Any) -> bool:
+def model_ready(ref: DatasetRef, settings: DetectorSettings) -> bool:
     """True when the fitted detector for (dataset, settings) is already in memory."""
     return (ref, settings) in _models()
 
 
-def fitted_detector(ref: DatasetRef, settings: Any, *, progress: Progress | None = None):
+def fitted_detector(
+    ref: DatasetRef, settings: DetectorSettings, *, progress: Progress | None = None
+):
     """The fitted detector: from memory, else ``pipeline.fit_detector`` (disk cache, then fit).
 
     ``progress(fraction, message)`` is called while fitting; the page owns the element it updates.
@@ -157,34 +172,161 @@ def fitted_detector(ref: DatasetRef, settings: Any, *, progress: Progress | None
 
     def make():
         ds = dataset(ref)
-        return fit_detector(ds.frame, ds.digest, settings, progress=progress)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            det = fit_detector(ds.frame, ds.digest, settings, progress=progress)
+        for w in caught:  # the details (server paths) go to the log, the user gets one line
+            if issubclass(w.category, RuntimeWarning):
+                _log.warning("model store: %s", w.message)
+        if any(str(w.message).startswith("refitting") for w in caught):
+            st.warning(
+                "A saved model for this dataset could not be loaded safely, so it was set aside "
+                "and the model was fitted again."
+            )
+        return det
 
     return _models().get_or_make((ref, settings), make)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def scored(ref: DatasetRef, settings: Any) -> pd.DataFrame:
+def scored(ref: DatasetRef, settings: DetectorSettings) -> pd.DataFrame:
     """The scored frame (``pipeline.score_frame``) for the dataset under the detector settings."""
-    from core.detect.pipeline import score_frame
+    from core.detect.scoring import score_frame
 
     return score_frame(fitted_detector(ref, settings), dataset(ref).frame)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def flagged(ref: DatasetRef, settings: Any, threshold: Any) -> tuple[pd.Series, pd.DataFrame, str]:
+def flagged(
+    ref: DatasetRef, settings: DetectorSettings, threshold: ThresholdSettings
+) -> tuple[pd.Series, pd.DataFrame, str]:
     """Flags, events and the events' energy unit for (dataset, detector, threshold settings).
 
     Cheap steps, never a refit; cached anyway because ``find_events`` grows with the number of
     events (seconds for thousands on a long series), so going back to a threshold is instant.
     """
-    from core.detect.events import find_events
-    from core.detect.thresholds import flag_points
+    from core.detect.run import detect_events
 
     ds = dataset(ref)
-    frame = scored(ref, settings)
-    flags = flag_points(frame, threshold)
-    events = find_events(frame, flags, freq=ds.freq, unit=ds.unit)
-    return flags, events, str(events.attrs.get("energy_unit", ds.unit))
+    found = detect_events(scored(ref, settings), threshold, freq=ds.freq, unit=ds.unit)
+    return found.flags, found.events, found.energy_unit
+
+
+# ---- the detection studio's view: table, CSV, counters and chart of one setting --------------------
+@dataclass(frozen=True, eq=False)
+class StudioView:
+    """The readings, flags and events of one setting between two dates (``date_window``), and the
+    ``key`` the derived table, CSV, counters and chart are kept under: dataset, settings, dates and a
+    digest of these flags and events, so nothing derived from other events is ever served for them."""
+
+    key: tuple
+    frame: pd.DataFrame
+    flags: pd.Series
+    events: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class EventsSummary:
+    """What the studio shows of a view besides the chart (``core.charts``), built once per view."""
+
+    table: pd.DataFrame  # tables.events_table
+    csv: bytes  # report.events_csv
+    counts: dict  # tables.summary_counts
+
+
+@st.cache_resource(show_spinner=False)
+def _summaries() -> BoundedLRU:
+    return BoundedLRU(MAX_VIEWS)
+
+
+@st.cache_resource(show_spinner=False)
+def _figures() -> BoundedLRU:
+    return BoundedLRU(MAX_FIGURES)
+
+
+def _digest(flags: pd.Series, events: pd.DataFrame) -> str:
+    """sha256 of the flags (one bit each, and where they start and end) and of the events."""
+    h = hashlib.sha256(np.packbits(flags.fillna(False).to_numpy(dtype=bool)).tobytes())
+    h.update(repr((len(flags), flags.index[:1].tolist(), flags.index[-1:].tolist())).encode())
+    h.update(pd.util.hash_pandas_object(events, index=True).to_numpy().tobytes())
+    h.update(repr(list(events.columns)).encode())
+    return h.hexdigest()
+
+
+def studio_view(
+    ref: DatasetRef,
+    settings: DetectorSettings,
+    threshold: ThresholdSettings,
+    start: date,
+    end: date,
+    scored: pd.DataFrame,
+    flags: pd.Series,
+    events: pd.DataFrame,
+) -> StudioView:
+    """``core.charts.tables.date_window`` of ``scored(ref, settings)`` and ``flagged(ref, settings,
+    threshold)`` (passed in, as the page has them) from ``start`` to ``end``, with its cache key."""
+    from core.charts.tables import date_window
+
+    frame, view_flags, view_events = date_window(scored, flags, events, start, end)
+    key = (ref, settings, threshold, start, end, _digest(view_flags, view_events))
+    return StudioView(key, frame, view_flags, view_events)
+
+
+def events_summary(view: StudioView, freq: pd.Timedelta) -> EventsSummary:
+    """The events table, the events CSV and the counters of ``view``; built once per view and kept
+    in memory (bounded, shared by every session), so a setting anyone has seen is not rebuilt."""
+    from core.charts import report
+    from core.charts.tables import events_table, summary_counts
+
+    def make() -> EventsSummary:
+        return EventsSummary(
+            table=events_table(view.events),
+            csv=report.events_csv(view.events),
+            counts=summary_counts(view.frame, view.flags, view.events, freq),
+        )
+
+    return _summaries().get_or_make((view.key, freq), make)
+
+
+def anomaly_chart(
+    view: StudioView,
+    *,
+    unit: str,
+    show_anomalies: bool = True,
+    show_band: bool = True,
+    x_range: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    template: str | None = None,
+) -> go.Figure:
+    """``core.charts.series.anomaly_figure`` of ``view``, built once per view and options and kept in
+    memory (bounded, shared by every session): a setting anyone has seen costs only sending it.
+
+    Never mutate the returned figure: ``st.plotly_chart`` serialises a copy, the PNG export reads it.
+    """
+    from core.charts.series import anomaly_figure
+
+    def make() -> go.Figure:
+        return anomaly_figure(
+            view.frame,
+            view.flags,
+            view.events,
+            unit=unit,
+            show_anomalies=show_anomalies,
+            show_band=show_band,
+            x_range=x_range,
+            template=template,
+        )
+
+    key = (view.key, unit, show_anomalies, show_band, x_range, template)
+    return _figures().get_or_make(key, make)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def png_export_available() -> bool:
+    """Whether chart PNGs can be made here (``core.charts.report.browser_path``: a Chrome or
+    Chromium on the server). Looked up at most every 5 minutes: the lookup walks ``PATH``."""
+    from core.charts.report import browser_path
+
+    return browser_path() is not None
 
 
 # ---- forecasts ------------------------------------------------------------------------------------
@@ -232,8 +374,8 @@ def backtest(
 
 # ---- explainability and live simulation (issue 5) -------------------------------------------------
 # Appended by the explain/live engineer; everything above belongs to the app shell.
-def explanation(ref: DatasetRef, settings: Any, method: str, timestamp: str):
-    """``core.explain.explanations.explain_point`` for one reading (ISO ``timestamp``), kept per session LRU.
+def explanation(ref: DatasetRef, settings: DetectorSettings, method: str, timestamp: str):
+    """``core.explain.explainers.explain_point`` for one reading (ISO ``timestamp``), kept per session LRU.
 
     The detector comes from ``fitted_detector(ref, settings)``: the page makes sure it is ready
     (with its own progress box) before asking.
@@ -242,8 +384,8 @@ def explanation(ref: DatasetRef, settings: Any, method: str, timestamp: str):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _explanation(ref: DatasetRef, settings: Any, method: str, timestamp: str):
-    from core.explain.explanations import explain_point
+def _explanation(ref: DatasetRef, settings: DetectorSettings, method: str, timestamp: str):
+    from core.explain.explainers import explain_point
 
     return explain_point(
         fitted_detector(ref, settings), dataset(ref).frame, pd.Timestamp(timestamp), method
@@ -251,9 +393,13 @@ def _explanation(ref: DatasetRef, settings: Any, method: str, timestamp: str):
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def global_explanation(ref: DatasetRef, settings: Any, sample: int = 1000, seed: int = 0):
-    """``core.explain.explanations.global_forest`` on the Isolation Forest of (dataset, settings)."""
-    from core.explain.explanations import ExplainError, global_forest, member
+def global_explanation(
+    ref: DatasetRef, settings: DetectorSettings, sample: int = 1000, seed: int = 0
+):
+    """``core.explain.forest.global_forest`` on the Isolation Forest of (dataset, settings)."""
+    from core.explain.explainers import member
+    from core.explain.forest import global_forest
+    from core.explain.types import ExplainError
 
     forest = member(fitted_detector(ref, settings), "isolation_forest")
     if forest is None:
@@ -261,11 +407,13 @@ def global_explanation(ref: DatasetRef, settings: Any, sample: int = 1000, seed:
     return global_forest(forest, dataset(ref).frame, sample=sample, seed=seed)
 
 
-def live_ready(ref: DatasetRef, settings: Any, warmup: int) -> bool:
+def live_ready(ref: DatasetRef, settings: DetectorSettings, warmup: int) -> bool:
     return (ref, settings, "warmup", warmup) in _models()
 
 
-def live_detector(ref: DatasetRef, settings: Any, warmup: int, *, progress: Progress | None = None):
+def live_detector(
+    ref: DatasetRef, settings: DetectorSettings, warmup: int, *, progress: Progress | None = None
+):
     """A detector fitted on the first ``warmup`` readings only (the live page replays the rest)."""
     from core.detect.pipeline import causal_settings, make_detector
 

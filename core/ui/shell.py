@@ -12,6 +12,9 @@ import streamlit as st
 
 from core.ingest.data import DataError, Dataset
 from core.ui import cache
+from core.ui.memory import freeze_imports
+from core.ui.state import forget
+from core.ui.text import md_escape
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,11 @@ def require_router() -> None:
     sidebar, raw file names. Registering our navigation switches legacy mode off for the whole server,
     and the rerun goes through the router; the URL still names the same page. Only the very first
     run is thrown away, before anyone could have pressed anything.
+
+    It is also where each run starts, so it keeps Streamlit's collection after the run cheap
+    (``core.ui.memory.freeze_imports``).
     """
+    freeze_imports()
     if st.session_state.pop(
         ROUTER_FLAG, False
     ):  # the router sets it on every run, the page takes it
@@ -100,7 +107,7 @@ def current_dataset() -> Dataset:
     try:
         return cache.dataset(ref)
     except DataError as err:
-        st.error(f"{ref.name}: {err}")
+        st.error(md_escape(f"{ref.name}: {err}"))  # a file name and a message quoting the file
         st.session_state["dataset_key"] = cache.default_ref()
         return cache.dataset(cache.default_ref())
 
@@ -137,8 +144,7 @@ def _switch_sample() -> None:
     choice = st.session_state.get("sidebar_dataset")
     if choice and choice != "__current__":
         st.session_state["dataset_key"] = cache.DatasetRef.sample(choice)
-        for key in [k for k in st.session_state if str(k).startswith("explain_")]:
-            del st.session_state[key]
+        forget("explain_")  # events, picks and views of another dataset
 
 
 def sidebar(pages: dict[str, Any] | None = None) -> None:
@@ -153,7 +159,7 @@ def sidebar(pages: dict[str, Any] | None = None) -> None:
         ref = current_ref()
         st.markdown("**Current dataset**")
         facts = describe(ds)
-        st.markdown("\n".join(f"- {k}: **{v}**" for k, v in facts.items()))
+        st.markdown("\n".join(f"- {k}: **{md_escape(v)}**" for k, v in facts.items()))
         samples = cache.sample_options()
         options = list(samples)
         is_plain_sample = (
@@ -172,25 +178,3 @@ def sidebar(pages: dict[str, Any] | None = None) -> None:
             on_change=_switch_sample,
             help="Upload your own file on the Upload page.",
         )
-
-
-def followed_detection() -> tuple[Any, Any]:
-    """``(DetectorSettings, ThresholdSettings)`` of the Anomaly detection page, read from its session
-    keys (defaults when the user has not been there), for the pages that follow it."""
-    from core.charts.tables import detector_settings
-    from core.detect.detectors import REGISTRY
-    from core.detect.thresholds import ThresholdSettings
-
-    get = st.session_state.get
-    chosen = [n for n in (get("detect_detectors") or []) if n in REGISTRY] or ["ensemble"]
-    base = ThresholdSettings()
-    threshold = ThresholdSettings(
-        mode=get("detect_mode", base.mode),
-        k=float(get("detect_k", base.k)),
-        percentile=float(get("detect_percentile", base.percentile)),
-        alerts_per_month=int(get("detect_per_month", base.alerts_per_month)),
-        direction=get("detect_direction", base.direction),
-        min_deviation=float(get("detect_min_dev", base.min_deviation)),
-        min_deviation_pct=float(get("detect_min_dev_pct", base.min_deviation_pct)),
-    )
-    return detector_settings(chosen), threshold

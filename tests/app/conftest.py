@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.charts.tables import detector_settings
+from core.detect.thresholds import ThresholdSettings
+from core.ui.settings import DetectionChoice
+
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "streamlit_app.py")
 TIMEOUT = 240  # first runs fit real models (memory cache, then models/ on disk)
 FAST_DETECTORS = ["rolling_z"]  # fits in well under a second; the default ensemble is tested too
+
+
+def detection(detectors: list[str] = FAST_DETECTORS, **threshold) -> DetectionChoice:
+    """Shared detection settings to start a session from (``detection_choice=detection()``)."""
+    return DetectionChoice(detector_settings(detectors), ThresholdSettings(**threshold))
 
 
 def app(**session) -> AppTest:
@@ -44,9 +54,19 @@ def metric(at: AppTest, label: str) -> str:
     return found[0]
 
 
-def sidebar_text(at: AppTest) -> str:
-    """All markdown text in the sidebar (iterating the block; ``at.sidebar.markdown`` misses it)."""
+def plain(markdown: str) -> str:
+    """What a reader sees of escaped markdown (``core.ui.text.md_escape``): no backslashes, no joiners."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(markdown)).replace("\u2060", "")
+
+
+def sidebar_markdown(at: AppTest) -> str:
+    """All markdown source in the sidebar (iterating the block; ``at.sidebar.markdown`` misses it)."""
     return " ".join(str(el.value) for el in at.sidebar if type(el).__name__ == "Markdown")
+
+
+def sidebar_text(at: AppTest) -> str:
+    """The sidebar's markdown as a reader sees it (escapes removed)."""
+    return plain(sidebar_markdown(at))
 
 
 def sidebar_links(at: AppTest) -> list[str]:

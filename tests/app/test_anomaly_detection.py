@@ -8,14 +8,17 @@ from streamlit.testing.v1 import AppTest
 
 import core.charts.report
 import core.detect.events
+import core.detect.run
 import core.ui.cache
-from core.charts.figures import ANOMALY_RED
+from core.charts.style import ANOMALY_RED
+from core.charts.tables import detector_settings
 from tests.app.conftest import (
     APP,
     FAST_DETECTORS,
     TIMEOUT,
     app,
     chart_spec,
+    detection,
     events_table,
     metric,
     open_page,
@@ -25,7 +28,7 @@ PAGE = "pages/3_anomaly_detection.py"
 
 
 def studio(**session):
-    session.setdefault("detect_detectors", FAST_DETECTORS)
+    session.setdefault("detection_choice", detection())
     return open_page(app(**session), PAGE)
 
 
@@ -99,7 +102,7 @@ def test_metrics_panel_only_with_labels(shared_data):
     at = studio()
     assert _metrics(at) is None
     path = shared_data / "lead_dev" / "building_1074.csv"
-    at = app(detect_detectors=["seasonal_naive"])  # fast, and it finds LEAD's labelled faults
+    at = app(detection_choice=detection(["seasonal_naive"]))  # fast; finds LEAD's labelled faults
     at.file_uploader(key="upload_file").upload(path.name, path.read_bytes(), "text/csv")
     at.run()
     at.button(key="upload_use").click().run()
@@ -148,7 +151,7 @@ def test_events_csv_download_escapes_formula_cells(monkeypatch, request):
         sent.append(real_csv(events))
         return sent[-1]
 
-    monkeypatch.setattr(core.detect.events, "find_events", find_with_formula)
+    monkeypatch.setattr(core.detect.run, "find_events", find_with_formula)
     monkeypatch.setattr(core.charts.report, "events_csv", spy)
     core.ui.cache.flagged.clear()  # events are cached by settings; make this test compute its own
     request.addfinalizer(core.ui.cache.flagged.clear)  # and leave no patched events behind
@@ -170,7 +173,7 @@ def test_chart_follows_the_streamlit_theme_in_the_browser():
     """The chart carries no server-side template and is drawn with theme="streamlit", so the browser
     restyles it at once when the user switches between light and dark (no rerun happens then)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["detect_detectors"] = FAST_DETECTORS
+    at.session_state["detection_choice"] = detection()
     at.run()
     open_page(at, PAGE)
     chart = next(c for c in at.get("plotly_chart") if "detect_chart" in c.proto.id)
@@ -186,3 +189,30 @@ def test_switching_sample_on_the_page_keeps_it_working():
     assert not at.exception, [e.value for e in at.exception]
     assert "England" in at.caption[0].value
     assert int(metric(at, "Flagged readings").replace(",", "")) > 0
+
+
+def test_detectors_change_only_on_apply(monkeypatch):
+    """Picking other detectors scores nothing new until Apply is pressed; Apply switches to them."""
+    before = detector_settings(FAST_DETECTORS)
+    wanted = ["rolling_z", "seasonal_naive"]
+    after = detector_settings(wanted)
+    real_scored = core.ui.cache.scored
+    asked: list = []
+
+    def spy(ref, settings):
+        asked.append(settings)
+        return real_scored(ref, settings)
+
+    monkeypatch.setattr(core.ui.cache, "scored", spy)
+    at = studio()  # the first visit shows results at once, without Apply
+    assert metric(at, "Events") and set(asked) == {before}
+    at.multiselect(key="detect_detectors").set_value(wanted).run()  # picked, not applied
+    assert not at.exception
+    assert set(asked) == {before}, "a detector change was applied before Apply"
+    assert at.session_state["detection_choice"].detector == before
+    at.multiselect(key="detect_detectors").set_value(wanted)
+    at.button(key="detect_apply").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert asked[-1] == after
+    assert at.session_state["detection_choice"].detector == after
+    assert at.multiselect(key="detect_detectors").value == wanted

@@ -8,16 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.charts.figures import ANOMALY_RED
+from core.charts.style import ANOMALY_RED
 from core.ui.cache import DatasetRef
-from tests.app.conftest import FAST_DETECTORS, app, chart_spec, open_page
+from tests.app.conftest import FAST_DETECTORS, app, chart_spec, detection, open_page
 
 EXPLAIN = "pages/4_explainability.py"
 LIVE = "pages/5_live_simulation.py"
 SAMPLE = DatasetRef.sample("uk_demand")  # 4,032 half-hourly readings: quick to fit and explain
-FAST = {"dataset_key": SAMPLE, "detect_detectors": FAST_DETECTORS}
+FAST = {"dataset_key": SAMPLE, "detection_choice": detection()}
 # events independent of a detector's calibration: flag the top 1 % (as the detection page's tests do)
-TOP = {**FAST, "detect_mode": "percentile", "detect_percentile": 99.0}
+TOP = {**FAST, "detection_choice": detection(mode="percentile", percentile=99.0)}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,8 @@ def event_starts() -> list[str]:
     """Event starts under the fast detector and the default threshold, computed without the app."""
     from core.charts.tables import detector_settings
     from core.detect.events import find_events
-    from core.detect.pipeline import make_detector, score_frame
+    from core.detect.pipeline import make_detector
+    from core.detect.scoring import score_frame
     from core.detect.thresholds import ThresholdSettings, flag_points
     from core.ingest.samples import load_sample
 
@@ -111,7 +112,7 @@ def test_live_page_start_inject_pause_reset():
     events = next(t for t in tables if "cause" in t.columns)
     injected = next(t for t in tables if "delay" in t.columns)
     assert list(injected["kind"]) == ["Spike"] and injected["delay"].iloc[0] == 0
-    assert len(events) >= 1 and {"time", "value", "expected", "score", "type", "cause"} <= set(
+    assert len(events) >= 1 and {"start", "end", "peak_score", "excess", "type", "cause"} <= set(
         events.columns
     )
 

@@ -8,16 +8,16 @@ from streamlit.testing.v1 import AppTest
 from core.ui.shell import NAV
 from tests.app.conftest import (
     APP,
-    FAST_DETECTORS,
     TIMEOUT,
     app,
+    detection,
     open_page,
     sidebar_links,
     sidebar_text,
 )
 
 FAST_SESSION = {
-    "detect_detectors": FAST_DETECTORS,
+    "detection_choice": detection(),
     "forecast_lstm": False,  # the LSTM overlay trains for a while; tested in forecasting's own tests
 }
 

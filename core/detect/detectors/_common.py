@@ -10,12 +10,13 @@ from core.detect.features import (
     SHORT,
     centred_mean,
     feature_frame,
+    feature_lookback,
     seasonal_steps,
     step_of,
     steps_per,
 )
+from core.detect.profile import MAD_TO_SIGMA
 
-MAD_TO_SIGMA = 1.4826
 # Feature columns the feature-based detectors (Isolation Forest, LOF, One-Class SVM) learn from.
 # On the log scale (the default for non-negative meters) every difference is a relative change.
 MODEL_FEATURES: tuple[str, ...] = (
@@ -201,6 +202,9 @@ class FeatureModelMixin:
             rng = np.random.default_rng(self.random_state)
             x = x[np.sort(rng.choice(len(x), self.max_train, replace=False))]
         self.model_ = self._estimator(len(x)).fit(x)
+
+    def lookback(self, index: pd.DatetimeIndex) -> int:
+        return feature_lookback(index)
 
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows the model sees (columns ``columns_``, before scaling), e.g. for SHAP."""

@@ -87,6 +87,14 @@ class Detector:
         self._check_frame(frame, fitting=False)
         return self._expected(frame)
 
+    def lookback(self, index: pd.DatetimeIndex) -> int:
+        """Readings of history a score at the end of ``index`` can depend on (0: not declared).
+
+        Live detection keeps at least this many readings behind each new one, so a live score
+        equals the offline score of the whole series; the live start-up probe covers the rest.
+        """
+        return 0
+
     @property
     def is_fitted(self) -> bool:
         return hasattr(self, "calibration_")

@@ -97,6 +97,11 @@ class EnsembleDetector(Detector):
             out[m] = z
         return pd.DataFrame(out)
 
+    def lookback(self, index: pd.DatetimeIndex) -> int:
+        members = getattr(self, "members_", {})
+        smooth = int(round(self.smooth_hours * steps_per(index, pd.Timedelta("1h"))))
+        return max((m.lookback(index) for m in members.values()), default=0) + smooth
+
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
         z = self._member_scores(frame).to_numpy(dtype=float)
         missing = np.isnan(frame["value"].to_numpy(dtype=float))

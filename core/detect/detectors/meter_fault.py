@@ -11,8 +11,11 @@ from core.detect.detectors.base import Detector, register
 from core.detect.features import steps_per
 
 
-def run_lengths(mask: np.ndarray) -> np.ndarray:
-    """For each True position, the length of the run of consecutive Trues it belongs to; else 0."""
+def run_lengths(mask: np.ndarray, *, so_far: bool = False) -> np.ndarray:
+    """For each True position, the length of the run of consecutive Trues it belongs to; else 0.
+
+    ``so_far=True`` counts only up to that position (1, 2, 3, ...), so no later reading changes it.
+    """
     m = np.asarray(mask, dtype=bool)
     out = np.zeros(m.size)
     if not m.any():
@@ -20,7 +23,7 @@ def run_lengths(mask: np.ndarray) -> np.ndarray:
     edges = np.diff(np.r_[0, m.astype(int), 0])
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     for s, e in zip(starts, ends, strict=True):
-        out[s:e] = e - s
+        out[s:e] = np.arange(1, e - s + 1) if so_far else e - s
     return out
 
 
@@ -37,6 +40,8 @@ class MeterFaultDetector(Detector):
 
     The score is the largest rule score, so it grows with run length or severity. Points where no
     rule fires score below 1 (their step change over the jump limit), which keeps them ranked.
+    ``causal=True`` (live detection) counts a run only up to each reading, so a stuck meter or a
+    drop to zero is flagged once it has lasted long enough, never before it happens.
     """
 
     name = "meter_fault"
@@ -44,11 +49,16 @@ class MeterFaultDetector(Detector):
     fires_at: ClassVar[float] = 1.0  # raw score at which a rule fires (the ensemble reads this)
 
     def __init__(
-        self, min_flat_hours: float = 6.0, zero_fraction: float = 0.05, jump_k: float = 3.0
+        self,
+        min_flat_hours: float = 6.0,
+        zero_fraction: float = 0.05,
+        jump_k: float = 3.0,
+        causal: bool = False,
     ) -> None:
         self.min_flat_hours = min_flat_hours
         self.zero_fraction = zero_fraction
         self.jump_k = jump_k
+        self.causal = causal
 
     def _min_run(self, frame: pd.DataFrame) -> int:
         per_hour = steps_per(frame.index, pd.Timedelta("1h"))
@@ -72,13 +82,16 @@ class MeterFaultDetector(Detector):
         tol = 1e-9 * max(1.0, self.level_)
 
         same = np.r_[False, np.abs(np.diff(v)) <= tol]  # equal to the previous reading
-        flat_runs = run_lengths(same | np.r_[same[1:], False])
+        if self.causal:  # the run so far, counting the reading the repeats started from
+            flat_runs = np.where(same, run_lengths(same, so_far=True) + 1, 0.0)
+        else:
+            flat_runs = run_lengths(same | np.r_[same[1:], False])
         flat = np.where(flat_runs >= min_run, flat_runs / min_run, 0.0)
 
         zero = np.zeros(v.size)
         if self.level_ > 0:
             low = finite & (v <= self.zero_fraction * self.level_) & (v >= 0)
-            zero = np.where(low, 1.0 + run_lengths(low) / min_run, 0.0)
+            zero = np.where(low, 1.0 + run_lengths(low, so_far=self.causal) / min_run, 0.0)
 
         negative = np.where(finite & (v < 0), 2.0 + np.abs(v) / max(self.level_, 1e-9), 0.0)
 

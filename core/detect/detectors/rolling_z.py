@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.detect.detectors._common import MAD_TO_SIGMA, robust_scale
+from core.detect.detectors._common import robust_scale
 from core.detect.detectors.base import Detector, register
 from core.detect.features import WEEK, steps_per
+from core.detect.profile import MAD_TO_SIGMA
 
 
 @register
@@ -28,6 +29,9 @@ class RollingZDetector(Detector):
     def __init__(self, window: int | None = None, band_k: float = 3.0) -> None:
         self.window = window
         self.band_k = band_k
+
+    def lookback(self, index: pd.DatetimeIndex) -> int:
+        return max(3, self.window or steps_per(index, WEEK)) + 1
 
     def _window(self, frame: pd.DataFrame) -> int:
         return max(3, self.window or steps_per(frame.index, WEEK))

@@ -1,0 +1,179 @@
+"""Forecasts as plotly Figures: actuals with the Prophet (and LSTM) forecast and its band
+(``forecast_figure``), and one small chart per forecast component (``components_figure``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.charts.style import (
+    ACTUAL_BLUE,
+    EXPECTED_GREY,
+    LSTM_PURPLE,
+    MAX_POINTS,
+    display_positions,
+    with_layout,
+)
+
+
+def forecast_figure(
+    history: pd.DataFrame,
+    actual: pd.Series,
+    future: pd.DataFrame | None = None,
+    *,
+    lstm: pd.DataFrame | None = None,
+    unit: str = "",
+    title: str | None = None,
+    max_points: int = MAX_POINTS,
+    template: str | None = None,
+    x_range: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> go.Figure:
+    """Actuals, the fitted forecast over the same period and the forecast ahead with its band.
+
+    ``history``/``future``/``lstm`` are ``core.forecast.forecasting.Forecast`` frames indexed by time with
+    ``expected`` and optionally ``lower``/``upper``; ``lstm`` is drawn over its horizon only.
+    """
+    fig = go.Figure()
+    pred = pd.concat([f for f in (history, future) if f is not None and len(f)]).sort_index()
+    pred = pred[~pred.index.duplicated(keep="last")]
+    ppos = display_positions(pred.index, pred["expected"].to_numpy(dtype=float), max_points)
+    px = pred.index[ppos]
+    if {"lower", "upper"} <= set(pred.columns):
+        fig.add_trace(
+            go.Scatter(
+                x=px,
+                y=pred["upper"].to_numpy(dtype=float)[ppos],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+                name="Uncertainty (upper)",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=px,
+                y=pred["lower"].to_numpy(dtype=float)[ppos],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(31, 119, 180, 0.18)",
+                name="Uncertainty band",
+                hoverinfo="skip",
+            )
+        )
+    avals = actual.to_numpy(dtype=float)
+    apos = display_positions(actual.index, avals, max_points)
+    fig.add_trace(
+        go.Scatter(
+            x=actual.index[apos],
+            y=avals[apos],
+            mode="lines",
+            name="Actual",
+            line={"color": "#444444", "width": 1},
+            hovertemplate="%{x}<br>actual %{y:.3f} " + unit + "<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=px,
+            y=pred["expected"].to_numpy(dtype=float)[ppos],
+            mode="lines",
+            name="Prophet forecast",
+            line={"color": ACTUAL_BLUE, "width": 1.4},
+            hovertemplate="%{x}<br>Prophet %{y:.3f} " + unit + "<extra></extra>",
+        )
+    )
+    if lstm is not None and len(lstm):
+        lpos = display_positions(lstm.index, lstm["expected"].to_numpy(dtype=float), max_points)
+        fig.add_trace(
+            go.Scatter(
+                x=lstm.index[lpos],
+                y=lstm["expected"].to_numpy(dtype=float)[lpos],
+                mode="lines",
+                name="LSTM forecast",
+                line={"color": LSTM_PURPLE, "width": 1.4, "dash": "dash"},
+                hovertemplate="%{x}<br>LSTM %{y:.3f} " + unit + "<extra></extra>",
+            )
+        )
+    if future is not None and len(future):
+        fig.add_vline(x=future.index[0], line_dash="dot", line_color=EXPECTED_GREY)
+    with_layout(fig, title=title, unit=unit, template=template)
+    if x_range is not None:  # initial zoom; a double click shows everything
+        fig.update_xaxes(range=[pd.Timestamp(x_range[0]), pd.Timestamp(x_range[1])])
+    return fig
+
+
+_COMPONENT_ORDER = ("trend", "daily", "weekly", "yearly", "holidays")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def component_profile(name: str, series: pd.Series) -> tuple[pd.Series, str]:
+    """What to draw for one component, and the x-axis title.
+
+    Seasonal parts repeat, so one period says everything: ``daily*`` as a mean by hour of day (over
+    the rows where it is active: Prophet's weekday/weekend daily parts are zero on the other days),
+    ``weekly`` by hour of the week (x in days from Monday), ``yearly`` by day of year. Trend,
+    holidays and regressors are drawn over time.
+    """
+    s = series.dropna()
+    idx = pd.DatetimeIndex(s.index)
+    if name.startswith("daily"):
+        nonzero = (s != 0).groupby(idx.normalize()).transform("any").to_numpy(dtype=bool)
+        active = s[nonzero] if nonzero.any() else s  # whole days where the part is switched on
+        ai = pd.DatetimeIndex(active.index)
+        return active.groupby(ai.hour + ai.minute / 60).mean(), "hour of day"
+    if name == "weekly":
+        key = idx.dayofweek + (idx.hour + idx.minute / 60) / 24
+        return s.groupby(key).mean(), "day of week"
+    if name == "yearly":
+        return s.groupby(idx.dayofyear).mean(), "day of year"
+    return s, ""
+
+
+def components_figure(
+    components: pd.DataFrame,
+    *,
+    unit: str = "",
+    template: str | None = None,
+    max_points: int = MAX_POINTS,
+) -> go.Figure:
+    """One small chart per forecast component (trend, daily, weekly, yearly, holidays, regressors)."""
+    present = [c for c in components.columns if components[c].notna().any()]
+    present.sort(
+        key=lambda c: next(
+            (i for i, p in enumerate(_COMPONENT_ORDER) if c.startswith(p)), len(_COMPONENT_ORDER)
+        )
+    )
+    titles = [c.replace("_", " ") for c in present] or ["no components"]
+    fig = make_subplots(rows=max(len(present), 1), cols=1, subplot_titles=titles)
+    for row, name in enumerate(present, start=1):
+        s, xtitle = component_profile(name, components[name])
+        if isinstance(s.index, pd.DatetimeIndex):
+            pos = display_positions(s.index, s.to_numpy(dtype=float), max_points)
+            s = s.iloc[pos]
+        fig.add_trace(
+            go.Scatter(
+                x=s.index,
+                y=s.to_numpy(dtype=float),
+                mode="lines",
+                name=name,
+                line={"color": "#ff7f0e" if name == "holidays" else ACTUAL_BLUE, "width": 1.4},
+                hovertemplate="%{x}<br>%{y:.3f} " + unit + "<extra>" + name + "</extra>",
+            ),
+            row=row,
+            col=1,
+        )
+        if xtitle:
+            fig.update_xaxes(title_text=xtitle, row=row, col=1)
+        if name == "weekly":
+            fig.update_xaxes(tickvals=list(range(7)), ticktext=list(_WEEKDAYS), row=row, col=1)
+    if template:
+        fig.update_layout(template=template)
+    fig.update_layout(
+        showlegend=False,
+        height=max(230 * len(present), 260),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return fig
