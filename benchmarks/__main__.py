@@ -11,7 +11,8 @@ shown as plain tables. The machine, the library versions and the command head th
 
 The harness is in the ``benchmarks/_*.py`` modules (never run as sections): ``_environment`` (machine,
 versions, benchmark requirements), ``_sections`` (which sections, running one), ``_page`` (the page),
-``_tables`` and ``_plots`` (its tables and PNGs).
+``_tables`` and ``_plots`` (its tables and PNGs), ``_app_client`` (the app on loopback and a light
+client for it, for ``load``).
 """
 
 from __future__ import annotations

@@ -1,15 +1,26 @@
-"""Upload: drop in a file (or pick a bundled sample), check the columns, read the quality report, use it."""
+"""Upload: drop in a file (or pick a bundled sample), check the columns, read the quality report, use it,
+save it as a meter (merged into a saved one by timestamp), delete a saved meter."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from core.charts.series import series_figure
-from core.ingest.data import MAX_UPLOAD_MB, CleanOptions, Schema, check_upload
+from core.ingest.data import MAX_UPLOAD_MB, CleanOptions, DataError, Schema, check_upload
 from core.ui import cache
-from core.ui.shell import current_ref, describe, plotly_template, require_router
-from core.ui.state import forget, kept
+from core.ui import meters as saved_meters  # `meters` below: the ids of a long-format file
+from core.ui.shell import (
+    current_ref,
+    describe,
+    pin_upload,
+    plotly_template,
+    require_router,
+    set_dataset,
+)
+from core.ui.state import kept
 from core.ui.status import reported
 from core.ui.text import md_escape
 
@@ -224,8 +235,9 @@ if st.button(
     help="Makes this the dataset every page works on.",
     key="upload_use",
 ):
-    st.session_state["dataset_key"] = new_ref
-    forget("explain_")  # events, picks and views of another dataset
+    if new_ref.source == "upload":  # the session keeps its own file: others' uploads never evict it
+        pin_upload(digest, filename, cache.upload_bytes(digest))
+    set_dataset(new_ref)
     st.rerun()
 if is_current:
     st.success(
@@ -234,3 +246,94 @@ if is_current:
     st.page_link(
         "pages/3_anomaly_detection.py", label="Go to anomaly detection", icon=":material/warning:"
     )
+
+# ---- saved meters -------------------------------------------------------------------------------
+NEW_METER = "(a new meter)"
+POLICIES = {
+    "keep": "Keep the stored values",
+    "replace": "Replace them with the file's",
+    "skip": "Skip the whole file",
+}
+SAVED, DELETED = "upload_saved", "upload_deleted"  # session keys: the last save report, delete line
+
+st.subheader("Save as meter")
+st.caption(
+    "A saved meter keeps its readings on this server across restarts, opens from the sidebar on any "
+    "page, and records every detection run on it. Saving a newer file into a saved meter merges it "
+    "by timestamp; readings stored with another value are reported, never dropped silently."
+)
+try:
+    saved = saved_meters.meter_names()
+except DataError as err:
+    st.error(md_escape(f"Saving meters is not available: {err}"), icon=":material/error:")
+    st.stop()
+if st.session_state.get("upload_save_target") not in (NEW_METER, *saved):
+    st.session_state.pop("upload_save_target", None)  # that meter was deleted meanwhile
+s1, s2 = st.columns(2)
+target = s1.selectbox("Save into", [NEW_METER, *saved], key="upload_save_target")
+if target == NEW_METER:
+    meter_name = s1.text_input(
+        "Meter name",
+        key=kept(f"upload_save_name_{file_digest[:12]}", Path(filename).stem[:200] or "meter"),
+        max_chars=200,
+        help="The name of a saved meter appends to it.",
+    ).strip()
+else:
+    meter_name = target
+policy = "keep"
+if meter_name in saved:
+    with reported("Reading the saved meter", what_to_do="Try again in a moment."):
+        facts_line = saved_meters.meter_facts(meter_name)
+    s2.markdown(
+        f"**{md_escape(meter_name)}** has {md_escape(facts_line)}: this file's readings are "
+        "merged into it by timestamp."
+    )
+    policy = s2.radio(
+        "Readings stored with another value",
+        list(POLICIES),
+        format_func=POLICIES.get,
+        key="upload_save_policy",
+        help="Keep: only new timestamps are added. Replace: the file's values win. "
+        "Skip: nothing is saved when any reading conflicts.",
+    )
+if st.button(
+    "Save as meter",
+    key="upload_save",
+    icon=":material/save:",
+    disabled=not meter_name,
+    help="Stores the readings in the database and makes the meter the current dataset.",
+):
+    with reported("Saving the meter", what_to_do="Try again, or pick another meter name."):
+        file_bytes = data if sample_key is None else cache.sample_bytes(sample_key)[0]
+        report = saved_meters.save_meter(
+            meter_name, ds, file_bytes, filename, on_conflict=policy, source=file_digest
+        )
+        opened = saved_meters.open_meter(report.meter)
+    st.session_state[SAVED] = report
+    set_dataset(opened)
+    st.rerun()
+report = st.session_state.get(SAVED)
+if isinstance(report, saved_meters.SaveReport) and report.source == file_digest:
+    box = st.success if not (report.conflicting or report.skipped) else st.warning
+    box(md_escape(report.message), icon=":material/save:")
+    st.markdown(saved_meters.report_markdown(report))
+
+if saved:
+    with st.expander("Delete a saved meter"):
+        victim = st.selectbox("Meter to delete", saved, key="upload_delete_meter")
+        sure_key = f"upload_delete_sure_{victim}"
+        sure = st.checkbox(
+            f"Yes, delete {md_escape(victim)} with all its readings, files and detection runs",
+            key=sure_key,
+        )
+        if st.button("Delete meter", key="upload_delete", disabled=not sure, type="secondary"):
+            with reported("Deleting the meter", what_to_do="Try again in a moment."):
+                removed = saved_meters.delete_meter(victim)
+            st.session_state.pop(sure_key, None)  # a new meter of that name asks again
+            if ref.source == "meter" and ref.name == victim:
+                set_dataset(cache.default_ref())
+            st.session_state[DELETED] = f"Deleted meter {victim} and its {removed:,} readings."
+            st.rerun()
+deleted = st.session_state.pop(DELETED, None)
+if deleted:
+    st.success(md_escape(deleted), icon=":material/delete:")

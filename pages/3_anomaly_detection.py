@@ -20,7 +20,7 @@ from core.detect.detectors import REGISTRY
 from core.detect.evaluation import evaluate
 from core.detect.pipeline import DetectorSettings
 from core.detect.thresholds import ThresholdSettings
-from core.ui import cache
+from core.ui import cache, views
 from core.ui.settings import DetectionChoice, detection_choice, share_detection
 from core.ui.shell import current_dataset, current_ref, describe, plotly_template, require_router
 from core.ui.state import kept
@@ -47,6 +47,8 @@ st.title("Anomaly detection")
 st.caption(
     f"{md_escape(ds.name)}: {len(ds.frame):,} readings in {md_escape(ds.unit)}. Red points are anomalies."
 )
+if ref.source == "meter":  # runs are recorded on saved meters (core.ui.meters.record_run)
+    st.caption(cache.last_run(ref))
 
 
 # Everything below the caption is one fragment: a widget inside it (the threshold controls, the
@@ -175,8 +177,8 @@ def studio() -> None:
     show_band = o3.toggle("Show expected range", key=kept("detect_band", True))
     start, end = picked if isinstance(picked, tuple) and len(picked) == 2 else (first, last)
     # the events table, CSV, counters and chart of a setting are built once, for every session
-    view = cache.studio_view(ref, det_settings, th, start, end, scored, flags, events)
-    summary = cache.events_summary(view, ds.freq)
+    view = views.studio_view(ref, det_settings, th, start, end, scored, flags, events)
+    summary = views.events_summary(view, ds.freq)
     view_events = view.events
 
     counts = summary.counts
@@ -197,7 +199,7 @@ def studio() -> None:
     selected = view_events.iloc[rows[0]] if rows and rows[0] < len(view_events) else None
 
     x_range = event_window(selected, ds.freq) if selected is not None else None
-    fig = cache.anomaly_chart(
+    fig = views.anomaly_chart(
         view,
         unit=ds.unit,
         show_anomalies=show_anomalies,
@@ -269,7 +271,7 @@ def studio() -> None:
     }
     metrics_for_pdf = metrics_lines(result) if ds.has_labels else None
     stem = file_stem(ds.name)
-    can_png = cache.png_export_available()
+    can_png = views.png_export_available()
 
     def _png() -> bytes:
         return report.figure_png(fig)

@@ -50,3 +50,27 @@ def test_smoke_run_writes_the_page_and_plots(tmp_path: Path) -> None:
     assert "score slope" in page
     for png in ("bench_quality.png", "bench_scaling.png"):
         assert (tmp_path / "img" / png).stat().st_size > 1000
+
+
+def test_load_smoke_drives_a_real_server_and_writes_its_table(tmp_path: Path) -> None:
+    """`python -m benchmarks --smoke --only load` starts the app, opens and moves the detection
+    page from one and two light sessions (with and without an upload beside them), stops the
+    server and writes the table."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--only", "load", "--out", str(tmp_path)],
+        cwd=REPO,
+        env={**os.environ, "WATTSUP_BENCH_NO_INSTALL": "1"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    took = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert took < 150, f"load smoke run took {took:.0f} s"
+    page = (tmp_path / "benchmarks.md").read_text()
+    section = page[page.index("## load (`benchmarks/load.py`)") :]
+    assert "Status: ok" in section and "slider p95 s" in section and "server peak RSS MB" in section
+    rows = [line for line in section.splitlines() if line.startswith("| 2 |")]
+    assert len(rows) == 2 and any("| yes |" in r and "rows read" in r for r in rows), rows
+    assert "**fail**" not in section

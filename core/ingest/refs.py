@@ -1,5 +1,6 @@
-"""``DatasetRef``: a small, hashable handle that is enough to rebuild a dataset (a bundled sample, or
-uploaded bytes by their sha256, plus the frozen schema and cleaning options), and the sample helpers."""
+"""``DatasetRef``: a small, hashable handle that is enough to rebuild a dataset (a bundled sample,
+uploaded bytes by their sha256, plus the frozen schema and cleaning options, or a meter saved in the
+database at one revision of its readings), and the sample helpers."""
 
 from __future__ import annotations
 
@@ -14,15 +15,22 @@ from core.ingest.samples import DEFAULT_SAMPLE, SAMPLES
 class DatasetRef:
     """What ``st.session_state["dataset_key"]`` holds: small, hashable, enough to rebuild the dataset."""
 
-    source: Literal["sample", "upload"]
-    name: str  # sample key, or the uploaded file's name
-    digest: str = ""  # sha256 of the uploaded bytes ("" for samples)
+    source: Literal["sample", "upload", "meter"]
+    name: str  # sample key, the uploaded file's name, or the saved meter's name
+    # sha256 of the uploaded bytes; for a meter its revision (``SqlMeterRepository.revision``), so
+    # every cache keyed on the ref starts afresh when the meter's readings change; "" for samples
+    digest: str = ""
     schema: Schema = field(default_factory=Schema)
     options: CleanOptions = field(default_factory=CleanOptions)
 
     @classmethod
     def sample(cls, key: str, options: CleanOptions | None = None, schema: Schema | None = None):
         return cls("sample", key, "", schema or Schema(), options or CleanOptions())
+
+    @classmethod
+    def meter(cls, name: str, revision: str) -> DatasetRef:
+        """A saved meter as its readings were at ``revision`` (stored readings need no cleaning)."""
+        return cls("meter", name, revision)
 
 
 def sample_bytes(key: str) -> tuple[bytes, str]:

@@ -1,4 +1,5 @@
-"""Meters: import a frame (one transaction, idempotent, merged by timestamp), load, list, delete.
+"""Meters: import a frame (one transaction, idempotent, merged by timestamp), load, list, delete,
+and a meter's ``revision`` (a digest that changes whenever its readings do: the app's cache key).
 
 ``MeterRepository`` is the seam the app, the CLI and later the API call; ``SqlMeterRepository`` is
 the one implementation, for SQLite and PostgreSQL alike: ``SqlMeterRepository(open_store())``.
@@ -30,12 +31,13 @@ mid-import leaves the meter as it was: nothing is committed before the last stat
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, text, update
+from sqlalchemy import BigInteger, Text, case, cast, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from core.errors import DataError
@@ -61,6 +63,11 @@ from core.store.uploads import (
 )
 
 IMPORT_LOCK = 7_301_012  # PostgreSQL advisory lock class: (IMPORT_LOCK, meter id)
+# revision(): each reading adds (ts mod 65,521 + 1) x (value in millionths mod 999,983), both primes
+# below 2**16 and 10**6, so the sum of 10**8 readings stays an exact 64-bit integer on SQLite
+REVISION_MODULUS = 999_983
+REVISION_WEIGHT = 65_521
+REVISION_MAX_VALUE = 1e12  # larger values (none in meter data) count as one marker, not overflow
 UNITS = ("Wh", "kWh", "MWh", "W", "kW", "MW")
 
 
@@ -88,6 +95,10 @@ class MeterRepository(Protocol):
     def get(self, name: str, *, owner: str | None = None) -> Meter: ...
 
     def list(self, *, owner: str | None = None) -> list[Meter]: ...
+
+    def names(self, *, owner: str | None = None) -> list[str]: ...
+
+    def revision(self, name: str, *, owner: str | None = None) -> str: ...
 
     def delete(self, name: str, *, owner: str | None = None) -> int: ...
 
@@ -226,6 +237,44 @@ class SqlMeterRepository:
             )
             for m in found
         ]
+
+    def names(self, *, owner: str | None = None) -> list[str]:
+        """The names of ``owner``'s meters, sorted: one look at the meters table, no readings."""
+        query = select(meters.c.name).where(_owner_is(owner)).order_by(meters.c.name)
+        with self.store.reading() as conn:
+            return list(conn.scalars(query))
+
+    def revision(self, name: str, *, owner: str | None = None) -> str:
+        """sha256 hex of what the meter holds now: it changes whenever its readings do.
+
+        One aggregate over the meter's readings (no rows leave the database): the meter's id and
+        covariate names, the count, first and last timestamp, an exact integer checksum of every
+        value weighted by its timestamp (values rounded to millionths), and the total length of
+        the covariates' JSON text. An import that changes nothing keeps it; an append or a replaced
+        value changes it. The one change it can miss is a replaced covariate whose JSON text has
+        the same length (a temperature 12.5 -> 13.5). A meter deleted and imported again with the
+        same readings may get its old id back (SQLite) and so its old revision: the same content.
+        """
+        r = readings_table
+        value = r.c.value
+        millionths = cast(func.round(value * 1_000_000), BigInteger) % REVISION_MODULUS
+        term = case(
+            (value.is_(None), -2),
+            (func.abs(value) < REVISION_MAX_VALUE, millionths),
+            else_=-1,
+        ) * (r.c.ts % REVISION_WEIGHT + 1)
+        stats = select(
+            func.count(),
+            func.min(r.c.ts),
+            func.max(r.c.ts),
+            func.sum(term),
+            func.sum(func.length(cast(r.c.covariates, Text))),
+        )
+        with self.store.reading() as conn:
+            meter = self.find_in(conn, name, owner)
+            found = conn.execute(stats.where(r.c.meter_id == meter.id)).one()
+        parts = [meter.id, list(meter.columns), *(None if x is None else int(x) for x in found)]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
 
     def delete(self, name: str, *, owner: str | None = None) -> int:
         """Delete a meter with its readings, uploads, runs and labels; returns the readings removed."""

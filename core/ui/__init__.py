@@ -1,10 +1,14 @@
 """UI wing: the only code that imports streamlit.
 
-- ``cache``: ``st.cache_data`` / ``st.cache_resource`` over datasets, fitted models and forecasts;
+- ``cache``: ``st.cache_data`` / ``st.cache_resource`` over datasets, fitted models and forecasts,
+  and the detection studio's shared views (events table, CSV, counters, chart per setting);
 - ``shell``: navigation, sidebar, current dataset;
 - ``status``: the one status / progress / error box (``prepared``, ``reported``);
 - ``settings``: what pages share as one typed value (``DetectionChoice``);
-- ``state``: widget values that survive navigation (``kept``, ``forget``).
+- ``state``: widget values that survive navigation (``kept``, ``forget``);
+- ``meters``: saved meters in the app (open, save, delete, record runs, last run);
+- ``text``: ``md_escape`` for file-derived text in markdown;
+- ``memory``: keeps Streamlit's garbage collection after each run cheap (``freeze_imports``).
 
 May import: every other wing.
 """

@@ -1,7 +1,8 @@
 """The app's caches: the only core module that imports streamlit.
 
 Everything is keyed on content: a ``DatasetRef`` (sample key, or sha256 of the uploaded bytes, plus the
-frozen schema and cleaning options) and frozen settings dataclasses. No function here reads a widget or
+frozen schema and cleaning options, or a saved meter's name and revision) and frozen settings
+dataclasses. No function here reads a widget or
 session state; pages pass in what they read.
 
 Why fitted models live in a store held by ``st.cache_resource`` instead of being the cached function's
@@ -17,11 +18,7 @@ import hashlib
 import logging
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
-from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -37,9 +34,8 @@ from core.ingest.refs import (
     sample_options,
 )
 from core.store.memory import BoundedLRU
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
+from core.ui import meters
+from core.ui.text import md_escape
 
 __all__ = [
     "DatasetRef",
@@ -56,8 +52,6 @@ _log = logging.getLogger(__name__)
 MAX_UPLOADS = 8  # uploaded files kept in memory, shared by all sessions
 MAX_MODELS = 12  # fitted detectors kept in memory
 MAX_FORECASTS = 12
-MAX_VIEWS = 64  # events tables, CSVs and counters of the detection studio (small: events only)
-MAX_FIGURES = 64  # anomaly charts kept in memory, shared by all sessions (well under 1 MB each)
 
 
 @st.cache_resource(show_spinner=False)
@@ -100,6 +94,8 @@ def upload_bytes(digest: str) -> bytes:
 @st.cache_data(max_entries=8, show_spinner="Reading the dataset…")
 def dataset(ref: DatasetRef) -> Dataset:
     """The parsed, cleaned dataset for ``ref``; raises ``DataError`` with a one-line reason."""
+    if ref.source == "meter":  # keyed on the meter's revision: a changed meter is a new entry
+        return meters.meter_dataset(ref)
     if ref.source == "sample" and ref.schema == Schema() and ref.options == CleanOptions():
         from core.ingest.samples import load_sample
 
@@ -196,7 +192,6 @@ def scored(ref: DatasetRef, settings: DetectorSettings) -> pd.DataFrame:
     return score_frame(fitted_detector(ref, settings), dataset(ref).frame)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
 def flagged(
     ref: DatasetRef, settings: DetectorSettings, threshold: ThresholdSettings
 ) -> tuple[pd.Series, pd.DataFrame, str]:
@@ -204,7 +199,24 @@ def flagged(
 
     Cheap steps, never a refit; cached anyway because ``find_events`` grows with the number of
     events (seconds for thousands on a long series), so going back to a threshold is instant.
+    On a saved meter each distinct (revision, detector, threshold) is recorded once per server
+    process as a detection run with its events (``meters.record_run``); a database fault there
+    is one warning line and the events are shown all the same.
     """
+    found = _flagged(ref, settings, threshold)
+    if ref.source == "meter":
+        try:
+            meters.record_run(ref, settings, threshold, *found)
+        except DataError as err:  # not marked as recorded: the next rerun tries again
+            _log.info("run on meter %s not recorded: %s", ref.name, err)
+            st.warning(md_escape(f"This detection run was not recorded: {err}"))
+    return found
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _flagged(
+    ref: DatasetRef, settings: DetectorSettings, threshold: ThresholdSettings
+) -> tuple[pd.Series, pd.DataFrame, str]:
     from core.detect.run import detect_events
 
     ds = dataset(ref)
@@ -212,121 +224,12 @@ def flagged(
     return found.flags, found.events, found.energy_unit
 
 
-# ---- the detection studio's view: table, CSV, counters and chart of one setting --------------------
-@dataclass(frozen=True, eq=False)
-class StudioView:
-    """The readings, flags and events of one setting between two dates (``date_window``), and the
-    ``key`` the derived table, CSV, counters and chart are kept under: dataset, settings, dates and a
-    digest of these flags and events, so nothing derived from other events is ever served for them."""
-
-    key: tuple
-    frame: pd.DataFrame
-    flags: pd.Series
-    events: pd.DataFrame
+flagged.clear = _flagged.clear  # type: ignore[attr-defined]  # tests empty this stage
 
 
-@dataclass(frozen=True)
-class EventsSummary:
-    """What the studio shows of a view besides the chart (``core.charts``), built once per view."""
-
-    table: pd.DataFrame  # tables.events_table
-    csv: bytes  # report.events_csv
-    counts: dict  # tables.summary_counts
-
-
-@st.cache_resource(show_spinner=False)
-def _summaries() -> BoundedLRU:
-    return BoundedLRU(MAX_VIEWS)
-
-
-@st.cache_resource(show_spinner=False)
-def _figures() -> BoundedLRU:
-    return BoundedLRU(MAX_FIGURES)
-
-
-def _digest(flags: pd.Series, events: pd.DataFrame) -> str:
-    """sha256 of the flags (one bit each, and where they start and end) and of the events."""
-    h = hashlib.sha256(np.packbits(flags.fillna(False).to_numpy(dtype=bool)).tobytes())
-    h.update(repr((len(flags), flags.index[:1].tolist(), flags.index[-1:].tolist())).encode())
-    h.update(pd.util.hash_pandas_object(events, index=True).to_numpy().tobytes())
-    h.update(repr(list(events.columns)).encode())
-    return h.hexdigest()
-
-
-def studio_view(
-    ref: DatasetRef,
-    settings: DetectorSettings,
-    threshold: ThresholdSettings,
-    start: date,
-    end: date,
-    scored: pd.DataFrame,
-    flags: pd.Series,
-    events: pd.DataFrame,
-) -> StudioView:
-    """``core.charts.tables.date_window`` of ``scored(ref, settings)`` and ``flagged(ref, settings,
-    threshold)`` (passed in, as the page has them) from ``start`` to ``end``, with its cache key."""
-    from core.charts.tables import date_window
-
-    frame, view_flags, view_events = date_window(scored, flags, events, start, end)
-    key = (ref, settings, threshold, start, end, _digest(view_flags, view_events))
-    return StudioView(key, frame, view_flags, view_events)
-
-
-def events_summary(view: StudioView, freq: pd.Timedelta) -> EventsSummary:
-    """The events table, the events CSV and the counters of ``view``; built once per view and kept
-    in memory (bounded, shared by every session), so a setting anyone has seen is not rebuilt."""
-    from core.charts import report
-    from core.charts.tables import events_table, summary_counts
-
-    def make() -> EventsSummary:
-        return EventsSummary(
-            table=events_table(view.events),
-            csv=report.events_csv(view.events),
-            counts=summary_counts(view.frame, view.flags, view.events, freq),
-        )
-
-    return _summaries().get_or_make((view.key, freq), make)
-
-
-def anomaly_chart(
-    view: StudioView,
-    *,
-    unit: str,
-    show_anomalies: bool = True,
-    show_band: bool = True,
-    x_range: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-    template: str | None = None,
-) -> go.Figure:
-    """``core.charts.series.anomaly_figure`` of ``view``, built once per view and options and kept in
-    memory (bounded, shared by every session): a setting anyone has seen costs only sending it.
-
-    Never mutate the returned figure: ``st.plotly_chart`` serialises a copy, the PNG export reads it.
-    """
-    from core.charts.series import anomaly_figure
-
-    def make() -> go.Figure:
-        return anomaly_figure(
-            view.frame,
-            view.flags,
-            view.events,
-            unit=unit,
-            show_anomalies=show_anomalies,
-            show_band=show_band,
-            x_range=x_range,
-            template=template,
-        )
-
-    key = (view.key, unit, show_anomalies, show_band, x_range, template)
-    return _figures().get_or_make(key, make)
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def png_export_available() -> bool:
-    """Whether chart PNGs can be made here (``core.charts.report.browser_path``: a Chrome or
-    Chromium on the server). Looked up at most every 5 minutes: the lookup walks ``PATH``."""
-    from core.charts.report import browser_path
-
-    return browser_path() is not None
+def last_run(ref: DatasetRef) -> str:
+    """One markdown line about the newest run recorded on a saved meter ("" otherwise)."""
+    return meters.last_run(ref)
 
 
 # ---- forecasts ------------------------------------------------------------------------------------

@@ -1,17 +1,30 @@
 """What every page shares: the navigation list, session defaults, the sidebar and the current dataset.
 
 Not a page (the leading underscore keeps it out of any page list); the router and the pages import it.
+
+The current dataset is ``st.session_state["dataset_key"]`` (a ``DatasetRef``) and is also named in the
+URL, so a browser reload (a new session) opens it again: ``?meter=NAME`` for a saved meter,
+``?sample=KEY`` for a bundled sample other than the default, ``?dataset=TOKEN`` for an upload or a
+sample with its own column and cleaning choices (the token names the ref in a bounded map of this
+server process; its bytes must still be held, else the reload says so). The sidebar reads the URL at
+a session's first run (``restore_from_url``, session key ``_dataset_url_read``) and writes it on
+every run (``sync_url``). The session keeps the bytes of its own current upload
+(``upload_pinned``), so other people's uploads, which push it out of the shared in-memory store,
+never take it away.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from core.ingest.data import DataError, Dataset
-from core.ui import cache
+from core.store.memory import BoundedLRU
+from core.ui import cache, meters
 from core.ui.memory import freeze_imports
 from core.ui.state import forget
 from core.ui.text import md_escape
@@ -91,6 +104,14 @@ def require_router() -> None:
     st.rerun()
 
 
+URL_KEYS = ("meter", "sample", "dataset")  # the query parameters that name the current dataset
+URL_READ = "_dataset_url_read"  # session key: this session has opened the dataset its URL names
+URL_NOTICE = "_dataset_url_notice"  # session key: why the URL's (or the switch's) dataset failed
+PINNED = "upload_pinned"  # session key: (sha256, file name, bytes) of the session's current upload
+METER = "meter:"  # sidebar option prefix of a saved meter
+MAX_URL_REFS = 256  # refs named by a ?dataset= token, per server process (each a few hundred bytes)
+
+
 def session_defaults() -> dict[str, Any]:
     """Small things only: the dataset handle. Page-local keys are set by their pages."""
     return {"dataset_key": cache.default_ref()}
@@ -101,11 +122,38 @@ def current_ref() -> cache.DatasetRef:
     return ref if isinstance(ref, cache.DatasetRef) else cache.default_ref()
 
 
+def pin_upload(digest: str, filename: str, data: bytes) -> None:
+    """Keep this session's current upload (``PINNED``): see the module docstring."""
+    st.session_state[PINNED] = (digest, filename, data)
+
+
+def _hold_pinned(ref: cache.DatasetRef) -> None:
+    """Put the session's pinned upload back into the shared store when others pushed it out."""
+    pinned = st.session_state.get(PINNED)
+    if ref.source != "upload" or not pinned or pinned[0] != ref.digest:
+        return
+    if not cache.upload_held(ref.digest):
+        cache.remember_upload(pinned[2], pinned[1])
+
+
+def set_dataset(ref: cache.DatasetRef) -> None:
+    """Make ``ref`` the current dataset of every page (the URL follows on the next run)."""
+    st.session_state["dataset_key"] = ref
+    st.session_state.pop(URL_NOTICE, None)
+    forget("explain_")  # events, picks and views of another dataset
+
+
 def current_dataset() -> Dataset:
     """The current dataset; if it cannot be rebuilt, say why and fall back to the default sample."""
     ref = current_ref()
+    _hold_pinned(ref)
     try:
-        return cache.dataset(ref)
+        try:
+            return cache.dataset(ref)
+        except meters.MeterChanged:  # saved into meanwhile: the meter as it is now, same name
+            ref = meters.open_meter(ref.name)
+            st.session_state["dataset_key"] = ref
+            return cache.dataset(ref)
     except DataError as err:
         st.error(md_escape(f"{ref.name}: {err}"))  # a file name and a message quoting the file
         st.session_state["dataset_key"] = cache.default_ref()
@@ -140,41 +188,144 @@ def describe(ds: Dataset) -> dict[str, str]:
     }
 
 
-def _switch_sample() -> None:
+# ---- the dataset in the URL ---------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _url_refs() -> BoundedLRU:
+    return BoundedLRU(MAX_URL_REFS)
+
+
+def url_params(ref: cache.DatasetRef) -> dict[str, str]:
+    """The query parameters that name ``ref`` (none for the default sample)."""
+    if ref.source == "meter":
+        return {"meter": ref.name}
+    if ref == cache.default_ref():
+        return {}
+    if ref.source == "sample" and ref == cache.DatasetRef.sample(ref.name):
+        return {"sample": ref.name}
+    token = hashlib.sha256(repr(ref).encode()).hexdigest()[:16]
+    _url_refs().put(token, ref)
+    return {"dataset": token}
+
+
+def ref_from_url(params: Mapping[str, str]) -> tuple[cache.DatasetRef | None, str]:
+    """The dataset ``params`` name, or None and why it cannot be opened ("" when none is named)."""
+    if name := params.get("meter"):
+        try:
+            return meters.open_meter(name), ""
+        except DataError as err:
+            return None, f"The saved meter {name} of this address could not be opened: {err}"
+    if key := params.get("sample"):
+        if key in cache.sample_options():
+            return cache.DatasetRef.sample(key), ""
+        return None, f"There is no bundled sample {key}: this is the default sample."
+    if token := params.get("dataset"):
+        ref = _url_refs().get(token)
+        if ref is not None and (ref.source != "upload" or cache.upload_held(ref.digest)):
+            return ref, ""
+        what = f"The uploaded file {ref.name}" if ref else "The file of this address"
+        return None, (
+            f"{what} is no longer held by the server: upload it again (Save as meter on the "
+            "Upload page keeps a file across restarts)."
+        )
+    return None, ""
+
+
+def restore_from_url() -> None:
+    """At a session's first run, open the dataset its URL names (a reload keeps the dataset)."""
+    state = st.session_state
+    if state.get(URL_READ):
+        return
+    state[URL_READ] = True
+    ref, notice = ref_from_url(st.query_params.to_dict())
+    if ref is not None:
+        state["dataset_key"] = ref
+    if notice:
+        state[URL_NOTICE] = notice
+
+
+def sync_url(ref: cache.DatasetRef) -> None:
+    """Name ``ref`` in the URL (``url_params``), leaving other query parameters alone."""
+    want = url_params(ref)
+    params = st.query_params
+    if {k: params[k] for k in URL_KEYS if k in params} == want:
+        return
+    for key in URL_KEYS:
+        if key in params and key not in want:
+            del params[key]
+    for key, value in want.items():
+        params[key] = value
+
+
+# ---- the sidebar ---------------------------------------------------------------------------------
+def _switch_dataset() -> None:
     choice = st.session_state.get("sidebar_dataset")
-    if choice and choice != "__current__":
-        st.session_state["dataset_key"] = cache.DatasetRef.sample(choice)
-        forget("explain_")  # events, picks and views of another dataset
+    if not choice or choice == "__current__":
+        return
+    if not choice.startswith(METER):
+        set_dataset(cache.DatasetRef.sample(choice))
+        return
+    try:
+        set_dataset(meters.open_meter(choice.removeprefix(METER)))
+    except DataError as err:  # shown by the sidebar on this run (a callback's output is lost)
+        st.session_state[URL_NOTICE] = str(err)
+
+
+def _saved_meters() -> list[str]:
+    """The saved meters' names; [] with one warning line while the database cannot be read."""
+    try:
+        return meters.meter_names()
+    except DataError as err:
+        st.warning(md_escape(f"Saved meters are not available: {err}"), icon=":material/error:")
+        return []
 
 
 def sidebar(pages: dict[str, Any] | None = None) -> None:
-    """App navigation (our own labels) and the current dataset with a switch to a bundled sample."""
+    """App navigation (our own labels) and the current dataset with a switch to a bundled sample
+    or a saved meter."""
+    restore_from_url()
     with st.sidebar:
         st.markdown("### ⚡ WattsUp")
         for nav in NAV:
             target = pages[nav.url_path] if pages else nav.path
             st.page_link(target, label=nav.title, icon=nav.icon)
         st.divider()
+        notice = st.session_state.get(URL_NOTICE)
+        if notice:
+            st.warning(md_escape(notice), icon=":material/error:")
         ds = current_dataset()
         ref = current_ref()
+        sync_url(ref)
         st.markdown("**Current dataset**")
         facts = describe(ds)
         st.markdown("\n".join(f"- {k}: **{md_escape(v)}**" for k, v in facts.items()))
         samples = cache.sample_options()
-        options = list(samples)
-        is_plain_sample = (
+        saved = _saved_meters()
+        options = [*samples, *(METER + name for name in saved)]
+        if ref.source == "meter" and ref.name in saved:
+            current = METER + ref.name
+        elif (
             ref.source == "sample"
             and ref.name in samples
             and ref == cache.DatasetRef.sample(ref.name)
-        )
-        if not is_plain_sample:
-            options = ["__current__", *options]
-        st.session_state["sidebar_dataset"] = ref.name if is_plain_sample else "__current__"
+        ):
+            current = ref.name
+        else:
+            current = "__current__"
+            options = [current, *options]
+        st.session_state["sidebar_dataset"] = current
+
+        def label(key: str) -> str:
+            if key == "__current__":
+                return f"{ds.name} (current)"
+            if key.startswith(METER):
+                return f"{key.removeprefix(METER)} (saved meter)"
+            return samples[key]
+
         st.selectbox(
-            "Switch to a bundled sample",
+            "Switch dataset",
             options,
             key="sidebar_dataset",
-            format_func=lambda k: f"{ds.name} (current)" if k == "__current__" else samples[k],
-            on_change=_switch_sample,
-            help="Upload your own file on the Upload page.",
+            format_func=label,
+            on_change=_switch_dataset,
+            help="A bundled sample, or a meter saved on the Upload page.",
         )
