@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, HTTPException, Path, Request
 
 from core.store.db import Store
 from core.store.meters import SqlMeterRepository
@@ -36,6 +36,13 @@ def current_caller() -> Caller:
     return Caller()
 
 
+def require_write(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    """The caller, when it may write (``write`` scope); else 403. Put on every route that changes data."""
+    if "write" not in caller.scopes:
+        raise HTTPException(status_code=403, detail="this key may only read: use a key with the write scope")
+    return caller
+
+
 def get_store(request: Request) -> Store:
     """The process's store, opened by the app's lifespan."""
     return request.app.state.store
@@ -50,6 +57,7 @@ def run_repository(store: Annotated[Store, Depends(get_store)]) -> SqlRunReposit
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+WriterDep = Annotated[Caller, Depends(require_write)]
 StoreDep = Annotated[Store, Depends(get_store)]
 MetersDep = Annotated[SqlMeterRepository, Depends(meter_repository)]
 RunsDep = Annotated[SqlRunRepository, Depends(run_repository)]

@@ -62,7 +62,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0006"
 VERDICTS = ("real", "not_anomaly", "expected")
 
 # one naming convention, so constraints have the same names on both engines and in migrations
@@ -191,3 +191,13 @@ labels = Table(
     CheckConstraint(f"verdict IN {VERDICTS!r}", name="verdict"),
 )
 Index(None, labels.c.meter_id, labels.c.start_ts)
+
+# --- alerts and the worker (migration 0002_alerts) ---
+
+# --- users, organisations, API keys (migration 0003_users) ---
+
+# --- fleet runs and portfolio rows (migration 0004_fleet) ---
+
+# --- labels and model versions (migration 0005_labels) ---
+
+# --- the worker's job state and lease (migration 0006_jobs) ---

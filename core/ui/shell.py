@@ -52,6 +52,8 @@ NAV: tuple[NavPage, ...] = (
         "pages/4_explainability.py", "Explainability", "explainability", ":material/lightbulb:"
     ),
     NavPage("pages/5_live_simulation.py", "Live simulation", "live_simulation", ":material/bolt:"),
+    NavPage("pages/6_portfolio.py", "Portfolio", "portfolio", ":material/grid_view:"),
+    NavPage("pages/7_alerts.py", "Alerts", "alerts", ":material/notifications:"),
 )
 
 

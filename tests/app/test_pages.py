@@ -41,6 +41,8 @@ def test_navigation_titles_and_paths():
         "Anomaly detection",
         "Explainability",
         "Live simulation",
+        "Portfolio",
+        "Alerts",
     ]
     assert [n.url_path for n in NAV] == [
         "upload",
@@ -48,8 +50,10 @@ def test_navigation_titles_and_paths():
         "anomaly_detection",
         "explainability",
         "live_simulation",
+        "portfolio",
+        "alerts",
     ]
-    assert [n.default for n in NAV] == [True, False, False, False, False]
+    assert [n.default for n in NAV] == [True, False, False, False, False, False, False]
 
 
 def test_app_opens_on_default_sample():

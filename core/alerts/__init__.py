@@ -1,0 +1,1 @@
+"""Alert rules, channels (Apprise), silences and the notification log."""

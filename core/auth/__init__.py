@@ -1,0 +1,1 @@
+"""Users, organisations, passwords, API keys and sealed secrets."""

@@ -1,0 +1,1 @@
+"""Fleet scoring: the per-meter function and its Dask runner."""

