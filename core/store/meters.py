@@ -1,5 +1,5 @@
 """Meters: import a frame (one transaction, idempotent, merged by timestamp), load, list, delete,
-and a meter's ``revision`` (a digest that changes whenever its readings do: the app's cache key).
+and a meter's ``revision`` (a token that changes whenever its readings do: the app's cache key).
 
 ``MeterRepository`` is the seam the app, the CLI and later the API call; ``SqlMeterRepository`` is
 the one implementation, for SQLite and PostgreSQL alike: ``SqlMeterRepository(open_store())``.
@@ -32,12 +32,13 @@ mid-import leaves the meter as it was: nothing is committed before the last stat
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import UTC
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Text, case, cast, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection
 
 from core.errors import DataError
@@ -63,11 +64,6 @@ from core.store.uploads import (
 )
 
 IMPORT_LOCK = 7_301_012  # PostgreSQL advisory lock class: (IMPORT_LOCK, meter id)
-# revision(): each reading adds (ts mod 65,521 + 1) x (value in millionths mod 999,983), both primes
-# below 2**16 and 10**6, so the sum of 10**8 readings stays an exact 64-bit integer on SQLite
-REVISION_MODULUS = 999_983
-REVISION_WEIGHT = 65_521
-REVISION_MAX_VALUE = 1e12  # larger values (none in meter data) count as one marker, not overflow
 UNITS = ("Wh", "kWh", "MWh", "W", "kW", "MW")
 
 
@@ -172,6 +168,10 @@ class SqlMeterRepository:
                 if staged is not None and (new_inside or (replace and len(differing))):
                     rd.merge(conn, staged, meter.id, replace=replace)
                 new_columns = [c for c in rows.columns if c not in meter.columns]
+                if len(fresh) or new_inside or (replace and len(differing)) or new_columns:
+                    conn.execute(
+                        update(meters).where(meters.c.id == meter.id).values(revision=new_revision())
+                    )
                 if new_columns:
                     conn.execute(
                         update(meters)
@@ -245,36 +245,20 @@ class SqlMeterRepository:
             return list(conn.scalars(query))
 
     def revision(self, name: str, *, owner: str | None = None) -> str:
-        """sha256 hex of what the meter holds now: it changes whenever its readings do.
+        """A 64-hex token that changes whenever the meter's readings do (the app's cache key).
 
-        One aggregate over the meter's readings (no rows leave the database): the meter's id and
-        covariate names, the count, first and last timestamp, an exact integer checksum of every
-        value weighted by its timestamp (values rounded to millionths), and the total length of
-        the covariates' JSON text. An import that changes nothing keeps it; an append or a replaced
-        value changes it. The one change it can miss is a replaced covariate whose JSON text has
-        the same length (a temperature 12.5 -> 13.5). A meter deleted and imported again with the
-        same readings may get its old id back (SQLite) and so its old revision: the same content.
+        ``meters.revision`` is a random token drawn when the meter is created and drawn again by
+        every import that writes a reading, replaces one or adds a covariate (in the same
+        transaction), so nothing a process writes can keep an old revision: a replaced value, a
+        replaced covariate, a meter deleted and created again with other readings. An import that
+        changes nothing keeps it. One indexed row read, whatever the meter's length.
         """
-        r = readings_table
-        value = r.c.value
-        millionths = cast(func.round(value * 1_000_000), BigInteger) % REVISION_MODULUS
-        term = case(
-            (value.is_(None), -2),
-            (func.abs(value) < REVISION_MAX_VALUE, millionths),
-            else_=-1,
-        ) * (r.c.ts % REVISION_WEIGHT + 1)
-        stats = select(
-            func.count(),
-            func.min(r.c.ts),
-            func.max(r.c.ts),
-            func.sum(term),
-            func.sum(func.length(cast(r.c.covariates, Text))),
-        )
         with self.store.reading() as conn:
             meter = self.find_in(conn, name, owner)
-            found = conn.execute(stats.where(r.c.meter_id == meter.id)).one()
-        parts = [meter.id, list(meter.columns), *(None if x is None else int(x) for x in found)]
-        return hashlib.sha256(repr(parts).encode()).hexdigest()
+            token = conn.execute(
+                select(meters.c.revision).where(meters.c.id == meter.id)
+            ).scalar_one()
+        return token or hashlib.sha256(repr([meter.id, meter.created]).encode()).hexdigest()
 
     def delete(self, name: str, *, owner: str | None = None) -> int:
         """Delete a meter with its readings, uploads, runs and labels; returns the readings removed."""
@@ -328,6 +312,7 @@ class SqlMeterRepository:
                 site=site,
                 building_type=building_type,
                 columns=list(rows.columns),
+                revision=new_revision(),
             )
             # DO NOTHING: another process creating the same meter at this moment wins, we use it
             stmt = rd.insert_for(conn)(meters).values(**values).on_conflict_do_nothing()
@@ -336,6 +321,11 @@ class SqlMeterRepository:
             assert meter is not None
         _check_compatible(meter, unit, rows, step_s)
         return meter, created
+
+
+def new_revision() -> str:
+    """A fresh revision token: 256 random bits as hex (never repeats in practice)."""
+    return secrets.token_hex(32)
 
 
 def _check_name(name: str) -> str:

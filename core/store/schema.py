@@ -11,7 +11,8 @@ Tables (``metadata.tables``):
 
 * ``meters``: ``id``, ``name``, ``owner`` (NULL = the workspace), ``unit`` (Wh, kWh, MWh, W, kW, MW),
   ``timezone`` (IANA name, NULL when naive), ``step_seconds`` (the grid, NULL when unknown), ``site``,
-  ``building_type``, ``columns`` (JSON list: the covariate names in frame order), ``created``.
+  ``building_type``, ``columns`` (JSON list: the covariate names in frame order), ``revision`` (a
+  random token redrawn by every import that changes the readings: the caches' key), ``created``.
   Unique on (owner, name), NULL owners counted as one.
 * ``readings``: ``meter_id`` (meters.id; no foreign key, see below), ``ts``, ``value`` (double, NULL = missing),
   ``covariates`` (JSON object ``{name: number}`` with missing ones left out, NULL when none).
@@ -62,7 +63,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 VERDICTS = ("real", "not_anomaly", "expected")
 
 # one naming convention, so constraints have the same names on both engines and in migrations
@@ -96,6 +97,7 @@ meters = Table(
     Column("site", String(200)),
     Column("building_type", String(100)),
     Column("columns", Json),
+    Column("revision", String(64)),
     _created(),
 )
 # NULL owners are distinct in a plain unique constraint on both engines: index the coalesced owner

@@ -76,6 +76,33 @@ def test_a_deleted_meter_has_no_revision(meters: SqlMeterRepository) -> None:
     assert meters.revision("m") != before
 
 
+def test_revision_sees_a_replaced_covariate_of_the_same_length(meters: SqlMeterRepository) -> None:
+    """A temperature 12.5 -> 13.5 (same JSON length, same value) changes the revision."""
+    frame = hourly(48)
+    column = frame.columns[1]
+    frame[column] = 12.5
+    meters.import_frame("m", frame)
+    before = meters.revision("m")
+    warmer = frame.copy()
+    warmer.iloc[10, 1] = 13.5
+    meters.import_frame("m", warmer, on_conflict="keep")
+    assert meters.revision("m") == before  # a kept conflict writes nothing
+    meters.import_frame("m", warmer, on_conflict="replace")
+    assert meters.revision("m") != before
+
+
+def test_a_meter_created_again_with_the_same_readings_gets_a_new_revision(
+    meters: SqlMeterRepository,
+) -> None:
+    """Deleted and imported again at once (SQLite may hand back the same id in the same second):
+    a cache keyed on the old revision can never be read for the new meter."""
+    meters.import_frame("m", hourly(48))
+    before = meters.revision("m")
+    meters.delete("m")
+    meters.import_frame("m", hourly(48))
+    assert meters.revision("m") != before
+
+
 def test_names_lists_meters_sorted(meters: SqlMeterRepository) -> None:
     """``names`` gives every meter's name in order, without reading any readings."""
     assert meters.names() == []
