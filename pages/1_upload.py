@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.charts.series import series_figure
 from core.ingest.data import MAX_UPLOAD_MB, CleanOptions, DataError, Schema, check_upload
-from core.ui import cache
+from core.ui import auth, cache
 from core.ui import meters as saved_meters  # `meters` below: the ids of a long-format file
 from core.ui.shell import (
     current_ref,
@@ -256,6 +256,10 @@ POLICIES = {
 }
 SAVED, DELETED = "upload_saved", "upload_deleted"  # session keys: the last save report, delete line
 
+blocked = auth.write_blocked("save this file as a meter")  # signed out, or a viewer
+if blocked:
+    st.caption(blocked)
+    st.stop()
 st.subheader("Save as meter")
 st.caption(
     "A saved meter keeps its readings on this server across restarts, opens from the sidebar on any "

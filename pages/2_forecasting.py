@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.charts.forecast import components_figure, forecast_figure
+from core.forecast.forecasting import MODEL_NAMES, seasonal_naive_forecast, trusted_model
 from core.ui import cache
 from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
 from core.ui.state import kept
@@ -90,12 +91,20 @@ def _run(settings: cache.ForecastSettings, label: str, *, stop: bool):
 prophet = _run(prophet_settings, "Prophet", stop=True)
 lstm = _run(lstm_settings, "LSTM", stop=False) if with_lstm else None  # an overlay: optional
 
+# the backtest (when it has run) says which model to trust; the headline figures then use it
+bt_key = (ref, 2, country or None)
+table = cache.backtest(*bt_key) if cache.backtest_ready(*bt_key) else None
+trusted, verdict = trusted_model(table, ds.unit) if table is not None else ("prophet", "")
+baseline = seasonal_naive_forecast(ds.frame, horizon) if trusted == "seasonal_naive" else None
+headline = {"lstm": lstm, "seasonal_naive": baseline}.get(trusted) or prophet
+
 end, future_end = ds.frame.index[-1], prophet.future.index[-1]
 fig = forecast_figure(
     prophet.history,
     ds.frame["value"],
     prophet.future,
     lstm=None if lstm is None else lstm.future,
+    baseline=None if baseline is None else baseline.future,
     unit=ds.unit,
     template=template,
     x_range=(end - max(3 * (future_end - end), pd.Timedelta(days=14)), future_end),
@@ -105,11 +114,13 @@ st.caption("Zoomed to the recent past and the horizon: double-click the chart to
 for note in dict.fromkeys([*prophet.notes, *(lstm.notes if lstm is not None else [])]):
     st.caption(note)
 
-future = prophet.future
+future = headline.future
 step_h = ds.freq / pd.Timedelta(hours=1)
 is_energy = ds.unit.endswith("h")  # kWh per step is summed; kW is a rate, times hours per step
 total = float(future["expected"].sum() * (1.0 if is_energy else step_h))
 energy_unit = ds.unit if is_energy else f"{ds.unit}h"
+if verdict:
+    st.caption(f"Figures from {MODEL_NAMES[headline.model]}, the model the backtest trusts.")
 m = st.columns(3)
 m[0].metric(f"Expected use, next {days} days", f"{total:,.0f} {energy_unit}")
 m[1].metric("Peak expected", f"{float(future['expected'].max()):,.1f} {ds.unit}")
@@ -131,21 +142,20 @@ st.plotly_chart(
 st.subheader("Backtest")
 st.caption(
     "The last two weeks are held out; each model is trained on the data before them and scored on "
-    "them. Seasonal naive (same hour last week) is the baseline to beat."
+    "them. Same hour last week is the baseline to beat."
 )
-bt_key = (ref, 2, country or None)
-if st.session_state.get("forecast_backtest_for") == bt_key or cache.backtest_ready(*bt_key):
-    if cache.backtest_ready(*bt_key):
-        table = cache.backtest(*bt_key)
-    else:
-        table = prepared(
-            "Backtesting Prophet, LSTM and seasonal naive",
+if st.session_state.get("forecast_backtest_for") == bt_key or table is not None:
+    if table is None:
+        prepared(
+            "Backtesting Prophet, LSTM and same hour last week",
             lambda progress: cache.backtest(*bt_key, progress=progress),
             what_to_do="Try another dataset.",
             ready="Backtest done",
         )
+        st.rerun()  # the headline figures above follow the model the backtest trusts
+    st.success(verdict, icon=":material/verified:")
     st.dataframe(
-        table,
+        table.assign(model=table["model"].map(lambda m: MODEL_NAMES.get(m, m))),
         hide_index=True,
         key="forecast_backtest_table",
         column_config={

@@ -9,19 +9,30 @@ import streamlit as st
 
 from core.charts import report
 from core.charts.tables import (
+    DEFAULT_TARIFF,
     EVENT_TABLE_COLUMNS,
     detector_settings,
+    energy_cost,
     event_window,
     file_stem,
     metrics_lines,
     metrics_table,
+    score_ceiling,
+    top_score,
+    type_name,
 )
 from core.detect.detectors import REGISTRY
 from core.detect.evaluation import evaluate
 from core.detect.pipeline import DetectorSettings
 from core.detect.thresholds import ThresholdSettings
 from core.ui import cache, views
-from core.ui.settings import DetectionChoice, detection_choice, share_detection
+from core.ui.labels import labels_section, with_label_shapes
+from core.ui.settings import (
+    DetectionChoice,
+    detection_choice,
+    holiday_choice,
+    share_detection,
+)
 from core.ui.shell import current_dataset, current_ref, describe, plotly_template, require_router
 from core.ui.state import kept
 from core.ui.status import prepared, reported
@@ -38,6 +49,7 @@ MODES = {
 DIRECTIONS = {"both": "Both", "over": "Over-use only", "under": "Under-use only"}
 DEFAULT_K = ThresholdSettings().k
 CHOOSE_AGAIN = "Pick other detectors and press Apply."
+METRIC_W = 150  # px: four counters a row on a desktop, two on a 390 px phone
 
 ds = current_dataset()
 ref = current_ref()
@@ -67,7 +79,12 @@ def studio() -> None:
     first_pick = [n for n in shared.detector_names() if n in REGISTRY] or names[:1]
     base = shared.threshold
 
-    c1, c2, c3 = st.columns([1.2, 1, 1])
+    # What a person looks at comes first (chart, then counters); the controls follow in an expander
+    # (open), so a phone shows the chart before 750 px of controls. Containers fill in code order.
+    chart_area = st.container()
+    metrics_area = st.container()
+    settings_area = st.expander("Detection settings", expanded=True, icon=":material/tune:")
+    c1, c2, c3 = settings_area.columns([1.2, 1, 1])
     with c1:
         with st.form("detect_detectors_form", border=False):
             chosen = st.multiselect(
@@ -82,16 +99,44 @@ def studio() -> None:
         mode = st.selectbox(
             "Threshold mode", list(MODES), format_func=MODES.get, key=kept("detect_mode", base.mode)
         )
+
+    if not chosen:
+        st.info("Pick at least one detector, then press Apply.")
+        st.stop()
+
+    label = ", ".join(REGISTRY[n].title or n for n in chosen)
+    det_settings: DetectorSettings = detector_settings(chosen)
+    # ---- fit (cached: memory, then disk), then score: the slider's scale comes from the scores ----
+    # one box for both steps, so it says "scored" only once the scores exist (a 2.4 M-row file
+    # spends as long scoring as fitting)
+    if not cache.scored_ready(ref, det_settings):
+        with chart_area:
+            prepared(
+                f"Preparing {label}",
+                lambda progress: cache.prepared_scores(ref, det_settings, progress=progress),
+                what_to_do=CHOOSE_AGAIN,
+                ready=f"{label}: {len(ds.frame):,} readings scored",
+            )
+    # scoring can still fail, e.g. on a saved model that no longer matches its detector's code
+    with reported("Scoring the readings", what_to_do=CHOOSE_AGAIN):
+        scored = cache.scored(ref, det_settings)
+
     with c2:
         k, percentile, per_month = DEFAULT_K, 99.0, 10
         if mode == "sigma":
+            # the slider ends just above the highest score here: past it nothing could be flagged
+            top = score_ceiling(scored["score"])
+            k_key = kept("detect_k", float(base.k))
+            st.session_state[k_key] = min(float(st.session_state[k_key]), top)
             k = st.slider(
                 "Score threshold (sigma)",
                 1.0,
-                8.0,
+                top,
                 step=0.1,
-                key=kept("detect_k", float(base.k)),
-                help="Calibrated scale: about 1 % of training points score above 2.33, 0.1 % above 3.09.",
+                key=k_key,
+                help="Calibrated scale: about 1 % of training points score above 2.33, 0.1 % above "
+                f"3.09. The highest score in this data is {top_score(scored['score']):.2f}, so the "
+                "scale ends there.",
             )
         elif mode == "percentile":
             percentile = st.slider(
@@ -132,13 +177,8 @@ def studio() -> None:
             step=5,
             key=kept("detect_min_dev_pct", int(base.min_deviation_pct)),
         )
+        country, holidays_normal = holiday_choice(ds, ref)
 
-    if not chosen:
-        st.info("Pick at least one detector, then press Apply.")
-        st.stop()
-
-    label = ", ".join(REGISTRY[n].title or n for n in chosen)
-    det_settings: DetectorSettings = detector_settings(chosen)
     th = ThresholdSettings(
         mode=mode,
         k=float(k),
@@ -147,26 +187,21 @@ def studio() -> None:
         direction=direction,
         min_deviation=float(min_dev),
         min_deviation_pct=float(min_dev_pct),
+        country=country,
+        holidays_normal=holidays_normal,
     )
     share_detection(DetectionChoice(det_settings, th))  # what Explainability and Live follow
 
-    # ---- fit (cached: memory, then disk) ----------------------------------------------------------
-    if not cache.model_ready(ref, det_settings):
-        prepared(
-            f"Preparing {label}",
-            lambda progress: cache.fitted_detector(ref, det_settings, progress=progress),
-            what_to_do=CHOOSE_AGAIN,
-            ready=f"{label}: ready",
-        )
-
     # ---- threshold -> flags -> events (cheap: every slider move) ---------------------------------
-    # scoring can still fail, e.g. on a saved model that no longer matches its detector's code
-    with reported("Scoring the readings", what_to_do=CHOOSE_AGAIN):
-        scored = cache.scored(ref, det_settings)
+    with (
+        reported("Finding the events", what_to_do=CHOOSE_AGAIN),
+        st.spinner("Finding the events…"),
+    ):
         flags, events, energy_unit = cache.flagged(ref, det_settings, th)
 
     first, last = scored.index[0].date(), scored.index[-1].date()
-    o1, o2, o3 = st.columns([2, 1, 1])
+    chart_slot = chart_area.container()  # the chart, above the date range that shapes it
+    o1, o2, o3 = chart_area.columns([2, 1, 1])
     picked = o1.date_input(
         "Date range",
         min_value=first,
@@ -182,11 +217,26 @@ def studio() -> None:
     view_events = view.events
 
     counts = summary.counts
-    m = st.columns(4)
-    m[0].metric("Alerts per week", f"{counts['alerts_per_week']:.1f}")
-    m[1].metric("Events", f"{counts['events']:,}")
-    m[2].metric("Flagged readings", f"{counts['flagged']:,}")
-    m[3].metric(f"Excess flagged ({energy_unit})", f"{counts['excess']:,.1f}")
+    # a row that wraps: four counters a row on a desktop, two on a phone (columns stack one a row)
+    m = metrics_area.container(horizontal=True, gap="medium")
+    tariff_default = DEFAULT_TARIFF.get(energy_unit, 0.2)
+    tariff = float(st.session_state.get(kept(f"detect_tariff_{energy_unit}", tariff_default)))
+    m.metric("Alerts per week", f"{counts['alerts_per_week']:.1f}", width=METRIC_W)
+    m.metric("Events", f"{counts['events']:,}", width=METRIC_W)
+    m.metric("Flagged readings", f"{counts['flagged']:,}", width=METRIC_W)
+    m.metric(f"Over-use ({energy_unit})", f"{counts['over']:+,.1f}", width=METRIC_W)
+    m.metric(f"Under-use ({energy_unit})", f"{counts['under']:+,.1f}", width=METRIC_W)
+    m.metric("Cost of over-use", f"{energy_cost(counts['over'], tariff):,.2f}", width=METRIC_W)
+    m.metric("Value of under-use", f"{-energy_cost(counts['under'], tariff):,.2f}", width=METRIC_W)
+    m.number_input(
+        f"Tariff (per {energy_unit})",
+        min_value=0.0,
+        step=tariff_default / 4,
+        format="%.4f" if tariff_default < 0.01 else "%.2f",
+        key=f"detect_tariff_{energy_unit}",
+        width=METRIC_W,
+        help="What a unit of energy costs you: the events' over-use and under-use are priced at it.",
+    )
 
     # the table's key changes with the settings, so a stale selection never points at another event
     table_key = (
@@ -195,8 +245,10 @@ def studio() -> None:
     )
     selection = st.session_state.get(table_key)
     rows = list((selection or {}).get("selection", {}).get("rows", []))
-    table = summary.table
-    selected = view_events.iloc[rows[0]] if rows and rows[0] < len(view_events) else None
+    table = views.with_alerted(ref, summary.table, view_events)  # saved meters: "Alerted" column
+    # the table is ordered by impact; its index holds each row's position in the events
+    picked_row = int(table.index[rows[0]]) if rows and rows[0] < len(table) else None
+    selected = view_events.iloc[picked_row] if picked_row is not None else None
 
     x_range = event_window(selected, ds.freq) if selected is not None else None
     fig = views.anomaly_chart(
@@ -207,7 +259,22 @@ def studio() -> None:
         x_range=x_range,
         template=template,
     )
-    st.plotly_chart(fig, key="detect_chart", config={"displaylogo": False})
+    fig = with_label_shapes(fig, ref)  # a copy with the meter's labels shaded (saved meters)
+    chart_slot.plotly_chart(fig, key="detect_chart", config={"displaylogo": False})
+    with st.expander("Day by hour (carpet plot)", icon=":material/calendar_view_month:"):
+        st.caption(
+            "Each row a day, each column an hour: night-time use and schedule drift show as bands; "
+            "red squares hold anomalies."
+        )
+        st.plotly_chart(
+            views.carpet_chart(view, unit=ds.unit, template=template),
+            key="detect_carpet",
+            config={"displaylogo": False},
+        )
+        yearly = views.year_on_year_chart(view, unit=ds.unit, template=template)
+        if yearly is not None:  # several years: the seasons laid over each other
+            st.caption("Year on year: each year's daily mean on one January-December axis.")
+            st.plotly_chart(yearly, key="detect_year_on_year", config={"displaylogo": False})
 
     if ds.has_labels:
         st.subheader("Against the labels")
@@ -231,26 +298,43 @@ def studio() -> None:
     if view_events.empty:
         st.info("No events at these settings. Lower the threshold or widen the date range.")
     else:
-        st.caption("Click a row to zoom the chart to it. Click a column header to sort.")
+        st.caption(
+            "Largest energy impact first. Click a row to zoom the chart to it; click a column "
+            "header to sort."
+        )
         st.dataframe(
             table,
             hide_index=True,
             on_select="rerun",
             selection_mode="single-row",
             key=table_key,
-            column_order=EVENT_TABLE_COLUMNS,
+            column_order=EVENT_TABLE_COLUMNS + ([views.ALERTED] if views.ALERTED in table else []),
+            row_height=70,  # past 4 rem Streamlit wraps text: the cause is read whole, not cut off
             column_config={
                 "start": st.column_config.DatetimeColumn("Start", format="YYYY-MM-DD HH:mm"),
-                "end": st.column_config.DatetimeColumn("End", format="YYYY-MM-DD HH:mm"),
-                "duration_h": st.column_config.NumberColumn("Duration (h)", format="%.1f"),
                 "type": st.column_config.TextColumn("Type"),
-                "excess": st.column_config.NumberColumn(f"Excess ({energy_unit})", format="%.2f"),
-                "cause": st.column_config.TextColumn("Cause", width="large"),
+                "severity": st.column_config.TextColumn("Severity", width="small"),
+                "change_pct": st.column_config.NumberColumn(
+                    "Vs expected", format="%+.0f %%", width="small"
+                ),
+                "excess": st.column_config.NumberColumn(
+                    f"Energy ({energy_unit})",
+                    format="%+,.1f",
+                    help="Over-use is positive, under-use negative.",
+                ),
+                "duration_h": st.column_config.NumberColumn("Hours", format="%.0f", width="small"),
+                "cause": st.column_config.TextColumn("Cause", width=340),  # fits beside the rest
+                views.ALERTED: st.column_config.TextColumn(
+                    "Alerted",
+                    help="What the alert rules did about the event: sent (to which channels), "
+                    "suppressed (and why), failed; — where no rule alerted.",
+                ),
             },
         )
         if selected is not None:
             start_iso = pd.Timestamp(selected["start"]).isoformat()
-            st.markdown(f"**Selected:** {selected['type']} from {start_iso}. {selected['cause']}")
+            what = f"{type_name(selected['type'])} from {start_iso}. {selected['cause']}"
+            st.markdown(f"**Selected:** {md_escape(what)}")
             if st.button("Explain this event", icon=":material/lightbulb:", key="detect_explain"):
                 st.session_state["explain_event"] = start_iso
                 st.switch_page("pages/4_explainability.py")
@@ -268,6 +352,10 @@ def studio() -> None:
         "Direction": DIRECTIONS[direction],
         "Minimum deviation": f"{min_dev} {ds.unit} and {min_dev_pct} % of expected",
         "Date range": f"{start} to {end}",
+        "Public holidays": (country or "none")
+        + (" (counted as normal)" if country and holidays_normal else ""),
+        "Energy": f"over-use {counts['over']:+,.1f} {energy_unit}, under-use "
+        f"{counts['under']:+,.1f} {energy_unit}, priced at {tariff:g} per {energy_unit}",
     }
     metrics_for_pdf = metrics_lines(result) if ds.has_labels else None
     stem = file_stem(ds.name)
@@ -283,13 +371,16 @@ def studio() -> None:
                 png = report.figure_png(fig)
             except report.ChartExportError:
                 png = None
+        meter = {"Meter": ds.schema.meter} if ds.schema.meter else {}  # a multi-meter file
         return report.pdf_report(
-            title=f"WattsUp anomaly report: {ds.name}",
-            dataset=describe(ds),
+            title=f"WattsUp anomaly report: {ds.name}"
+            + (f" ({ds.schema.meter})" if ds.schema.meter else ""),
+            dataset={**describe(ds), **meter},
             settings=settings_text,
             events=view_events,
             metrics=metrics_for_pdf,
             chart_png=png,
+            unit=energy_unit,
         )
 
     d = st.columns(4)
@@ -332,6 +423,8 @@ def studio() -> None:
         on_click="ignore",
         icon=":material/picture_as_pdf:",
     )
+
+    labels_section(ref, scored, view.flags, view_events, th)  # core/ui/labels.py (issue 14)
 
 
 studio()

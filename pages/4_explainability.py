@@ -12,9 +12,16 @@ from core.charts.explain_charts import (
     positions_figure,
     waterfall_figure,
 )
-from core.charts.series import anomaly_figure
+from core.charts.series import CONTEXT_DAYS, event_context_figure
+from core.charts.tables import by_impact, type_name
 from core.detect.detectors import REGISTRY
-from core.explain.explainers import EXPLAINERS, explaining_settings
+from core.explain.explainers import (
+    EXPLAINERS,
+    explainable,
+    explaining_settings,
+    history_needed,
+    offered,
+)
 from core.explain.sentence import explanation_sentence, peak_time
 from core.explain.types import ExplainError
 from core.ui import cache
@@ -22,6 +29,7 @@ from core.ui.settings import detection_choice
 from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
 from core.ui.state import kept
 from core.ui.status import prepared, reported
+from core.ui.text import md_escape
 
 require_router()
 
@@ -51,9 +59,12 @@ def _ready(settings, label: str) -> None:
         )
 
 
-choice = detection_choice()
+choice = detection_choice(ds, ref)
 det_settings, th = choice.detector, choice.threshold
-methods = [m for m in EXPLAINERS if m in REGISTRY]
+methods = offered(det_settings, REGISTRY)  # the learned detector's only when it is the detector
+method_key = kept("explain_method", methods[0])
+if st.session_state[method_key] not in methods:  # kept under another detector (learned)
+    st.session_state[method_key] = methods[0]
 arrived = st.session_state.pop("explain_event", None)  # from the Anomaly detection page
 if arrived:
     st.session_state["explain_view"] = "Per anomaly"
@@ -64,13 +75,14 @@ method = c1.radio(
     methods,
     format_func=EXPLAINERS.get,
     horizontal=True,
-    key=kept("explain_method", methods[0]),
+    key=method_key,
     help="Isolation Forest: SHAP on the engineered features. LSTM: SHAP over its input window and "
-    "calendar inputs. Prophet: its own trend and seasonal components.",
+    "calendar inputs. Prophet: its own trend and seasonal components. Learned from labels (when "
+    "it is the detector): SHAP of its model, in log-odds of an anomaly.",
 )
 view = (
-    c2.segmented_control("View", ["Per anomaly", "Global"], key=kept("explain_view", "Global"))
-    or "Global"
+    c2.segmented_control("View", ["Per anomaly", "Global"], key=kept("explain_view", "Per anomaly"))
+    or "Per anomaly"
 )
 
 detector_label = REGISTRY[det_settings.detector].title or det_settings.detector
@@ -107,19 +119,37 @@ if view == "Global":
 # ---- per anomaly -------------------------------------------------------------------------------
 _ready(det_settings, detector_label)
 target = explaining_settings(det_settings, method)
+with reported("Scoring the readings", what_to_do=CHOOSE_AGAIN):
+    scored = cache.scored(ref, det_settings)
+    flags, events, _ = cache.flagged(ref, det_settings, th)  # the detection page's own events
+if events.empty:
+    st.info("No events at the current threshold. Lower it on the Anomaly detection page.")
+    st.stop()
+# largest energy impact first, as the detection page lists them; only events this explainer can
+# explain (the LSTM needs a window of readings before the one it explains), before any fitting
+events = by_impact(events).reset_index(drop=True)
+needed = history_needed(target, method, scored.index)
+if needed:
+    spans = zip(events["start"], events["end"], strict=True)
+    peaks = pd.DatetimeIndex([peak_time(scored, a, b) for a, b in spans])
+    offered = explainable(events, peaks, scored.index, needed)
+else:
+    offered = events
+if len(offered) < len(events):
+    st.caption(
+        f"{len(events) - len(offered)} event(s) in the first {needed} readings are left out: "
+        f"{EXPLAINERS[method]} needs that much history before a reading."
+    )
+    events = offered.reset_index(drop=True)
+if events.empty:
+    st.info("No event here has enough history before it for this explainer. Pick another one.")
+    st.stop()
 if target != det_settings:
     st.caption(
         f"The current detector ({detector_label}) has no {EXPLAINERS[method]} part, so "
         f"{REGISTRY[method].title} is fitted on this dataset on its own to explain the same readings."
     )
     _ready(target, REGISTRY[method].title)
-with reported("Scoring the readings", what_to_do=CHOOSE_AGAIN):
-    scored = cache.scored(ref, det_settings)
-    flags, events, _ = cache.flagged(ref, det_settings, th)  # the detection page's own events
-events = events.reset_index(drop=True)
-if events.empty:
-    st.info("No events at the current threshold. Lower it on the Anomaly detection page.")
-    st.stop()
 
 starts = [pd.Timestamp(s).isoformat() for s in events["start"]]
 pick_key = kept("explain_pick", 0)
@@ -133,7 +163,7 @@ if st.session_state[pick_key] >= len(events):  # kept from other settings or ano
 
 def _event_label(i: int) -> str:
     ev = events.iloc[i]
-    return f"{pd.Timestamp(ev['start']):%Y-%m-%d %H:%M} · {ev['type']} · {ev['cause']}"
+    return f"{pd.Timestamp(ev['start']):%Y-%m-%d %H:%M} · {type_name(ev['type'])} · {ev['cause']}"
 
 
 pick = st.selectbox(
@@ -158,18 +188,20 @@ with reported("Explaining the reading", what_to_do=CHOOSE_AGAIN):
         st.warning(str(err))
         st.stop()
 
-st.info(explanation_sentence(point, e), icon=":material/lightbulb:")
-m = st.columns(4)
-m[0].metric(f"Actual ({ds.unit})", f"{point['value']:,.2f}")
-m[1].metric(f"Expected ({ds.unit})", f"{point['expected']:,.2f}")
-m[2].metric("Score (sigma)", f"{float(scored.at[peak, 'score']):.2f}")
-m[3].metric("Explained reading", f"{peak:%Y-%m-%d %H:%M}")
+st.info(md_escape(explanation_sentence(point, e, unit=ds.unit)), icon=":material/lightbulb:")
+m = st.container(horizontal=True, gap="medium")  # wraps: two a row on a phone
+W = 160  # px a metric: four a row on a desktop, two on a 390 px phone
+m.metric(f"Actual ({ds.unit})", f"{point['value']:,.2f}", width=W)
+m.metric(f"Expected ({ds.unit})", f"{point['expected']:,.2f}", width=W)
+m.metric("Score (sigma)", f"{float(scored.at[peak, 'score']):.2f}", width=W)
+m.metric(f"Reading on {peak:%d %b %Y}", f"{peak:%H:%M}", help=f"{peak:%A %d %B %Y, %H:%M}", width=W)
 
 left, right = st.columns([2, 1])
 titles = {
     "isolation_forest": "How each feature moved the anomaly output",
     "lstm": "How each input moved the LSTM forecast",
     "prophet": "Prophet's forecast, part by part",
+    "learned": "How each input moved the learned model's log-odds",
 }
 left.plotly_chart(
     waterfall_figure(e, title=titles[method], template=template), key="explain_waterfall", **PLOT
@@ -187,15 +219,14 @@ if method == "lstm":
     )
     st.caption(f"SHAP via {e.extra.get('explainer', 'GradientExplainer')}, in {ds.unit}.")
 
-pad = pd.Timedelta(days=2)
-window = scored.loc[pd.Timestamp(ev["start"]) - pad : pd.Timestamp(ev["end"]) + pad]
 st.plotly_chart(
-    anomaly_figure(
-        window,
-        flags.reindex(window.index),
+    event_context_figure(
+        scored,
+        flags,
         events,
+        ev,
         unit=ds.unit,
-        title="Expected vs actual around the event",
+        title=f"Expected vs actual, {CONTEXT_DAYS} days either side of the event",
         template=template,
     ),
     key="explain_context",

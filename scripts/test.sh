@@ -29,8 +29,10 @@ lint-imports --no-cache
 
 # testpaths in pyproject.toml: every folder under tests/ runs (the wings, app/ and e2e/). Exit code 5 means
 # pytest collected nothing (a bad path or -k): never let that read as anything but a failure.
+# Two processes by default (WATTSUP_TEST_WORKERS): a test file stays in one process (--dist loadfile),
+# so its module fixtures start once; every server a test starts is its process's own.
 status=0
-python3 -m pytest "$@" || status=$?
+python3 -m pytest -n "${WATTSUP_TEST_WORKERS:-2}" --dist loadfile "$@" || status=$?
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: refusing to report success" >&2
   exit 1

@@ -12,7 +12,7 @@ variable                           default      what it bounds
 ``WATTSUP_API_MAX_SERIES``         50000        points in one stateless detection series
 ``WATTSUP_API_MAX_PAGE``           100000       readings in one ``GET .../readings`` answer
 ``WATTSUP_API_DETECTIONS``         CPU cores    detections and forecasts fitting at once
-``WATTSUP_API_MODELS``             8            fitted detectors kept in memory
+``WATTSUP_API_MODELS``             64           fitted detectors kept in memory
 =================================  ===========  ==================================================
 """
 
@@ -70,5 +70,7 @@ MAX_FORECAST_STEPS = 2_880
 # Detections and forecasts fitting at once: each keeps a core busy, and more at once only slows
 # every one of them down; the rest wait their turn.
 DETECTIONS = _env_int("WATTSUP_API_DETECTIONS", os.cpu_count() or 1)
-# Fitted detectors kept in memory per process (an ensemble is a few MB; an LSTM tens of MB).
-MODELS_IN_MEMORY = _env_int("WATTSUP_API_MODELS", 8)
+# Fitted detectors kept in memory per process. A device calling /detect/last keeps its model of
+# the day here, and one read back from disk costs about what a fit does (~0.5 s), so room for the
+# devices of a site: the default causal ensemble is ~2 MB (64: ~150 MB); an LSTM tens of MB.
+MODELS_IN_MEMORY = _env_int("WATTSUP_API_MODELS", 64)

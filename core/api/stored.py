@@ -4,7 +4,9 @@
 (missing steps NaN, as an upload's are), and calls :func:`core.detect.run.run_detection` with a
 digest of exactly those readings and the detector fitted on them: kept in memory (a small LRU),
 else loaded from the model cache on disk when the same readings and settings were fitted before,
-else fitted and saved there; a model saved now is added to the model registry. The
+else fitted and saved there; a model saved now is added to the model registry. A meter whose labels
+trained a current model version (``core.labels.current``) is detected with that version when the
+request names its detector (``learned``), and the run names that model. The
 run and its events are recorded (``SqlRunRepository.record``) and come back with their ids. Nothing
 here flags, types or sums anything itself.
 """
@@ -12,28 +14,40 @@ here flags, types or sums anything itself.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import threading
 from contextlib import contextmanager
 
-import numpy as np
 import pandas as pd
 
 from core.api import limits
+from core.detect import meters as stored_meters
 from core.detect.detectors.base import Detector
-from core.detect.pipeline import DetectorSettings, fit_detector, model_dir, saved_meta
+from core.detect.meters import Series, meter_head, readings_digest, registered_model
+from core.detect.pipeline import DetectorSettings, fit_detector
 from core.detect.run import Detection, run_detection
 from core.detect.thresholds import ThresholdSettings
 from core.errors import DataError
 from core.ingest.columns import DEFAULT_UNIT, ENERGY_UNITS
-from core.ingest.quality import infer_step, step_label
+from core.ingest.quality import step_label
+from core.labels.current import current_detector
 from core.store.db import Store
 from core.store.memory import BoundedLRU
 from core.store.meters import SqlMeterRepository
-from core.store.readings import from_us, stored_span
 from core.store.records import Meter
-from core.store.runs import Run, SqlRunRepository, latest_model, register_model
-from core.store.versions import library_versions
+from core.store.runs import Run, SqlRunRepository
+
+__all__ = [
+    "Series",
+    "detect_meter",
+    "fitted",
+    "fitting_turn",
+    "forecast_meter",
+    "gridded",
+    "meter_head",
+    "meter_series",
+    "readings_digest",
+    "resample",
+]
 
 _turns = threading.BoundedSemaphore(limits.DETECTIONS)
 # fitted detectors by (digest, settings): a repeated detection neither refits nor reloads from disk
@@ -47,30 +61,6 @@ def fitting_turn():
         yield
 
 
-@dataclasses.dataclass(frozen=True)
-class Series:
-    """A meter's readings on its grid, ready for a detector."""
-
-    meter: Meter
-    frame: pd.DataFrame
-    step: pd.Timedelta
-    unit: str
-    digest: str
-
-
-def meter_head(repo: SqlMeterRepository, name: str, owner: str | None) -> Meter:
-    """The meter with its first and last reading's times (two index probes), without the reading
-    count ``get`` adds up: what a push needs, in well under a millisecond."""
-    with repo.store.reading() as conn:
-        meter = repo.find_in(conn, name, owner)
-        span = stored_span(conn, meter.id)
-    if span is None:
-        return meter
-    return dataclasses.replace(
-        meter, first=from_us(span[0], meter.timezone), last=from_us(span[1], meter.timezone)
-    )
-
-
 def fitted(frame: pd.DataFrame, digest: str, settings: DetectorSettings) -> Detector:
     """The detector fitted on ``frame``: from memory, else ``fit_detector`` (the model cache on
     disk, else a fit saved there)."""
@@ -80,42 +70,17 @@ def fitted(frame: pd.DataFrame, digest: str, settings: DetectorSettings) -> Dete
 def gridded(
     frame: pd.DataFrame, step: pd.Timedelta | None, what: str
 ) -> tuple[pd.DataFrame, pd.Timedelta]:
-    """``frame`` on a regular grid of ``step`` (inferred when None); missing steps are NaN."""
-    if len(frame) < limits.MIN_POINTS:
-        raise DataError(
-            f"{what} has {len(frame)} readings; detection needs at least {limits.MIN_POINTS}: "
-            "push more readings or widen start / end."
-        )
-    step = step or infer_step(frame.index.asi8)
-    if step is None:
-        raise DataError(f"{what}: every reading has the same time; push readings over time.")
-    grid = pd.date_range(frame.index[0], frame.index[-1], freq=step, name="timestamp", unit="ns")
-    if len(grid) > limits.MAX_GRID_FACTOR * len(frame):
-        raise DataError(
-            f"{what}: {len(frame)} readings spread over {len(grid):,} steps of {step_label(step)} "
-            "are mostly missing: narrow start / end to where readings are."
-        )
-    return frame.reindex(grid), step
-
-
-def readings_digest(name: str, frame: pd.DataFrame) -> str:
-    """sha256 of a meter's name and readings (times, columns, values): keys its cached models."""
-    h = hashlib.sha256(f"meter:{name}:{','.join(map(str, frame.columns))}".encode())
-    h.update(np.ascontiguousarray(frame.index.asi8).tobytes())
-    h.update(str(frame.index.tz).encode())
-    for col in frame.columns:
-        h.update(np.ascontiguousarray(frame[col].to_numpy(dtype=float)).tobytes())
-    return h.hexdigest()
+    """``frame`` on a regular grid of ``step`` (``core.detect.meters.gridded``, the API's limit)."""
+    return stored_meters.gridded(frame, step, what, max_grid_factor=limits.MAX_GRID_FACTOR)
 
 
 def meter_series(
     repo: SqlMeterRepository, name: str, *, owner: str | None, start=None, end=None
 ) -> Series:
-    """The meter's readings in ``[start, end)`` on its grid."""
-    meter = meter_head(repo, name, owner)
-    frame = repo.load(name, owner=owner, start=start, end=end)
-    frame, step = gridded(frame, meter.step, f"meter {name!r}")
-    return Series(meter, frame, step, meter.unit or DEFAULT_UNIT, readings_digest(name, frame))
+    """The meter's readings in ``[start, end)`` on its grid (``core.detect.meters``)."""
+    return stored_meters.meter_series(
+        repo, name, owner=owner, start=start, end=end, max_grid_factor=limits.MAX_GRID_FACTOR
+    )
 
 
 def detect_meter(
@@ -138,6 +103,7 @@ def detect_meter(
             "that span: give a smaller warmup."
         )
     with fitting_turn():
+        current = current_detector(store, name, owner, detector=detector)  # labels' version
         try:
             detection = run_detection(
                 series.frame,
@@ -145,7 +111,7 @@ def detect_meter(
                 threshold,
                 freq=series.step,
                 unit=series.unit,
-                detector=fitted(series.frame, series.digest, settings),
+                detector=current[0] if current else fitted(series.frame, series.digest, settings),
                 warmup=warmup,
             )
         except ValueError as err:  # a detector's "needs at least N readings" and the like
@@ -159,33 +125,12 @@ def detect_meter(
         points=len(detection.scored),
         flagged=detection.n_flagged,
         energy_unit=detection.energy_unit,
-        model_id=_registered(store, name, series, settings),
+        model_id=current[1] if current else registered_model(store, series, settings),
         data_from=index[0],
         data_to=index[-1],
         owner=owner,
     )
     return run, detection
-
-
-def _registered(store: Store, name: str, series: Series, settings: DetectorSettings) -> int | None:
-    """The registry id of the model the run used (registered now if it was just fitted)."""
-    folder = model_dir(series.digest, settings)
-    key = f"{series.digest[:16]}/{folder.name}"
-    found = latest_model(store, key)
-    if found is not None or not saved_meta(series.digest, settings):
-        return found
-    model_id, _ = register_model(
-        store,
-        detector=settings.detector,
-        settings={"detector": settings.detector, "params": settings.kwargs()},
-        key=key,
-        artefact_path=str(folder),
-        library_versions=library_versions(),
-        trained_from=series.frame.index[0],
-        trained_to=series.frame.index[-1],
-        meter=name,
-    )
-    return model_id
 
 
 # ---- forecasts ----------------------------------------------------------------------------------

@@ -24,6 +24,16 @@ def _names(labels: tuple[str, ...], names: tuple[str, ...]) -> list[str]:
     ]
 
 
+WRAP_AT = 26  # characters per line of a feature label: a phone keeps room for the bars
+
+
+def _wrap(label: str, width: int = WRAP_AT) -> str:
+    """A long label broken into lines of about ``width`` characters (plotly's ``<br>``)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(str(label), width)) or str(label)
+
+
 def _layout(fig: go.Figure, *, title: str | None, template: str | None, height: int) -> go.Figure:
     if template:
         fig.update_layout(template=template)
@@ -33,6 +43,9 @@ def _layout(fig: go.Figure, *, title: str | None, template: str | None, height: 
         height=height,
         showlegend=False,
     )
+    # long feature labels and axis titles push the plot over instead of being cut off
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
 
 
@@ -45,7 +58,7 @@ def importance_figure(
     fig = go.Figure(
         go.Bar(
             x=imp["mean_abs"][::-1],
-            y=[names[f] for f in imp["feature"][::-1]],
+            y=[_wrap(names[f]) for f in imp["feature"][::-1]],
             orientation="h",
             marker={"color": ANOMALY_RED},
             name="Mean |SHAP|",
@@ -105,7 +118,7 @@ def beeswarm_figure(
     )
     fig.update_yaxes(
         tickvals=list(range(len(order))),
-        ticktext=[names[f] for f in order],
+        ticktext=[_wrap(names[f]) for f in order],
         range=[-0.6, len(order) - 0.4],
     )
     fig.update_xaxes(title="SHAP value (positive = towards anomalous)", zeroline=True)
@@ -127,13 +140,20 @@ def waterfall_figure(
     steps = [e.base_value, *head["value"], *([rest["value"].sum()] if len(rest) else [])]
     total = e.base_value + float(np.sum(e.values))
     measure = ["absolute", *["relative"] * (len(steps) - 1), "total"]
-    out_name = {"isolation_forest": "anomaly output", "lstm": "forecast", "prophet": "forecast"}
+    out_name = {
+        "isolation_forest": "anomaly output",
+        "lstm": "forecast",
+        "prophet": "forecast",
+        "learned": "log-odds of an anomaly",
+    }
+    # in order (a waterfall sums from its first bar: reversed, the total came first and was empty);
+    # the y-axis is reversed instead, so the base value sits on top and the output at the bottom
     fig = go.Figure(
         go.Waterfall(
             orientation="h",
-            y=[*labels, out_name.get(e.method, "output")][::-1],
-            x=[*steps, total][::-1],
-            measure=measure[::-1],
+            y=[_wrap(lab) for lab in [*labels, out_name.get(e.method, "output")]],
+            x=[*steps, total],
+            measure=measure,
             increasing={"marker": {"color": ANOMALY_RED}},
             decreasing={"marker": {"color": LOW_BLUE}},
             totals={"marker": {"color": EXPECTED_GREY}},
@@ -143,7 +163,8 @@ def waterfall_figure(
         )
     )
     fig.update_xaxes(title=e.output)
-    return _layout(fig, title=title, template=template, height=max(300, 30 * len(labels) + 110))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title=title, template=template, height=max(300, 38 * len(labels) + 110))
 
 
 def positions_figure(

@@ -1,8 +1,12 @@
 """Forecasts as plotly Figures: actuals with the Prophet (and LSTM) forecast and its band
-(``forecast_figure``), and one small chart per forecast component (``components_figure``)."""
+(``forecast_figure``), and one small chart per forecast component (``components_figure``).
+
+Opened zoomed (``x_range``: the recent past and the horizon), the window is drawn at full resolution
+(``core.charts.style.window_positions``) with a y-axis that fits what is in it."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -13,6 +17,8 @@ from core.charts.style import (
     LSTM_PURPLE,
     MAX_POINTS,
     display_positions,
+    value_range,
+    window_positions,
     with_layout,
 )
 
@@ -23,6 +29,7 @@ def forecast_figure(
     future: pd.DataFrame | None = None,
     *,
     lstm: pd.DataFrame | None = None,
+    baseline: pd.DataFrame | None = None,
     unit: str = "",
     title: str | None = None,
     max_points: int = MAX_POINTS,
@@ -32,12 +39,13 @@ def forecast_figure(
     """Actuals, the fitted forecast over the same period and the forecast ahead with its band.
 
     ``history``/``future``/``lstm`` are ``core.forecast.forecasting.Forecast`` frames indexed by time with
-    ``expected`` and optionally ``lower``/``upper``; ``lstm`` is drawn over its horizon only.
+    ``expected`` and optionally ``lower``/``upper``; ``lstm`` and ``baseline`` (same hour last
+    week) are drawn over their horizon only.
     """
     fig = go.Figure()
     pred = pd.concat([f for f in (history, future) if f is not None and len(f)]).sort_index()
     pred = pred[~pred.index.duplicated(keep="last")]
-    ppos = display_positions(pred.index, pred["expected"].to_numpy(dtype=float), max_points)
+    ppos = window_positions(pred.index, pred["expected"].to_numpy(dtype=float), x_range, max_points)
     px = pred.index[ppos]
     if {"lower", "upper"} <= set(pred.columns):
         fig.add_trace(
@@ -64,7 +72,7 @@ def forecast_figure(
             )
         )
     avals = actual.to_numpy(dtype=float)
-    apos = display_positions(actual.index, avals, max_points)
+    apos = window_positions(actual.index, avals, x_range, max_points)
     fig.add_trace(
         go.Scatter(
             x=actual.index[apos],
@@ -86,7 +94,8 @@ def forecast_figure(
         )
     )
     if lstm is not None and len(lstm):
-        lpos = display_positions(lstm.index, lstm["expected"].to_numpy(dtype=float), max_points)
+        lvals = lstm["expected"].to_numpy(dtype=float)
+        lpos = window_positions(lstm.index, lvals, x_range, max_points)
         fig.add_trace(
             go.Scatter(
                 x=lstm.index[lpos],
@@ -97,12 +106,47 @@ def forecast_figure(
                 hovertemplate="%{x}<br>LSTM %{y:.3f} " + unit + "<extra></extra>",
             )
         )
+    if baseline is not None and len(baseline):
+        bvals = baseline["expected"].to_numpy(dtype=float)
+        bpos = window_positions(baseline.index, bvals, x_range, max_points)
+        fig.add_trace(
+            go.Scatter(
+                x=baseline.index[bpos],
+                y=bvals[bpos],
+                mode="lines",
+                name="Same hour last week",
+                line={"color": EXPECTED_GREY, "width": 1.2, "dash": "dot"},
+                hovertemplate="%{x}<br>last week %{y:.3f} " + unit + "<extra></extra>",
+            )
+        )
     if future is not None and len(future):
         fig.add_vline(x=future.index[0], line_dash="dot", line_color=EXPECTED_GREY)
     with_layout(fig, title=title, unit=unit, template=template)
     if x_range is not None:  # initial zoom; a double click shows everything
         fig.update_xaxes(range=[pd.Timestamp(x_range[0]), pd.Timestamp(x_range[1])])
+        y = _window_y(actual, pred, lstm, x_range)
+        if y is not None:
+            fig.update_yaxes(range=y)
     return fig
+
+
+def _window_y(
+    actual: pd.Series, pred: pd.DataFrame, lstm: pd.DataFrame | None, x_range: tuple
+) -> list[float] | None:
+    """The y-axis of the zoomed view: what is drawn inside ``x_range`` (never below zero for a
+    meter that never reads below zero)."""
+    parts = [value_range(actual.index, [actual.to_numpy(dtype=float)], x_range)]
+    cols = [c for c in ("expected", "lower", "upper") if c in pred.columns]
+    parts.append(value_range(pred.index, [pred[c].to_numpy(dtype=float) for c in cols], x_range))
+    if lstm is not None and len(lstm):
+        parts.append(value_range(lstm.index, [lstm["expected"].to_numpy(dtype=float)], x_range))
+    found = [p for p in parts if p is not None]
+    if not found:
+        return None
+    bottom, top = min(p[0] for p in found), max(p[1] for p in found)
+    if np.nanmin(actual.to_numpy(dtype=float), initial=0.0) >= 0:
+        bottom = max(bottom, 0.0)
+    return [bottom, top]
 
 
 _COMPONENT_ORDER = ("trend", "daily", "weekly", "yearly", "holidays")

@@ -19,6 +19,8 @@ import plotly.graph_objects as go
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from core.charts.tables import by_impact, severity, type_name
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
 
@@ -149,8 +151,15 @@ def pdf_report(
     metrics: Mapping[str, Any] | None = None,
     chart_png: bytes | None = None,
     max_event_rows: int = 200,
+    unit: str = "",
+    top: int = 10,
 ) -> bytes:
-    """A PDF: title, dataset facts, chart image (when given), settings, metrics, events table."""
+    """A PDF: title, dataset facts, chart image (when given), settings, metrics, the ``top`` events
+    by energy impact, then the events table by date (at most ``max_event_rows``).
+
+    ``unit`` is the events' energy unit (``events.attrs["energy_unit"]`` when not given): it heads
+    the energy column. Types are named as the page names them, each event with its severity.
+    """
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)
     font = _unicode_font(pdf)
@@ -171,7 +180,17 @@ def pdf_report(
     _pairs(pdf, font, "Settings", settings)
     if metrics:
         _pairs(pdf, font, "Metrics", metrics)
-    _events_table(pdf, font, events, max_event_rows)
+    unit = unit or str(events.attrs.get("energy_unit", ""))
+    if len(events) > 1 and top > 0:
+        _events_table(
+            pdf,
+            font,
+            by_impact(events).head(top),
+            top,
+            unit,
+            heading=f"Top {min(top, len(events))} by energy impact",
+        )
+    _events_table(pdf, font, events, max_event_rows, unit)
     return bytes(pdf.output())
 
 
@@ -191,33 +210,54 @@ def _pairs(pdf: FPDF, font: str, heading: str, pairs: Mapping[str, Any]) -> None
             row.cell(_text(value, font))
 
 
-EVENT_COLUMNS = ("start", "end", "duration_h", "type", "excess", "peak_score", "cause")
+EVENT_COLUMNS = ("start", "end", "duration_h", "type", "severity", "excess", "peak_score", "cause")
 
 
-def _events_table(pdf: FPDF, font: str, events: pd.DataFrame, max_rows: int) -> None:
+def _events_table(
+    pdf: FPDF,
+    font: str,
+    events: pd.DataFrame,
+    max_rows: int,
+    unit: str = "",
+    heading: str | None = None,
+) -> None:
     shown = min(len(events), max_rows)
-    _heading(
-        pdf, font, f"Events ({len(events)}{', first ' + str(shown) if shown < len(events) else ''})"
-    )
+    if heading is None:
+        more = f", the first {shown} by date" if shown < len(events) else ""
+        heading = f"Events ({len(events)}{more})"
+    _heading(pdf, font, heading)
     if events.empty:
         pdf.cell(0, 6, "No events at these settings.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
+    events = events.head(max_rows).copy()
+    if "type" in events:
+        events["severity"] = severity(events)
+        events["type"] = events["type"].map(type_name)
     cols = [c for c in EVENT_COLUMNS if c in events.columns]
     widths = {
         "start": 3,
         "end": 3,
-        "duration_h": 2,
-        "type": 2.4,
-        "excess": 2,
-        "peak_score": 2,
+        "duration_h": 1.6,
+        "type": 2.6,
+        "severity": 1.6,
+        "excess": 2.2,
+        "peak_score": 1.6,
         "cause": 9,
+    }
+    titles = {
+        "duration_h": "hours",
+        "excess": f"energy ({unit})" if unit else "energy",
+        "peak_score": "peak score",
     }
     pdf.set_font(font, "", 8)
     with pdf.table(col_widths=tuple(widths.get(c, 2) for c in cols), line_height=4.5) as table:
         head = table.row()
         for c in cols:
-            head.cell(c.replace("_", " "))
-        for _, ev in events.head(max_rows).iterrows():
+            head.cell(titles.get(c, c.replace("_", " ")))
+        for _, ev in events.iterrows():
             row = table.row()
             for c in cols:
-                row.cell(_text(ev[c], font))
+                value = ev[c]
+                if c == "excess" and isinstance(value, float) and np.isfinite(value):
+                    value = f"{value:+,.1f}"
+                row.cell(_text(value, font))

@@ -2,9 +2,12 @@
 series with its expected band, a red marker on every flagged point and events shaded red
 (``anomaly_figure``).
 
-Lines are downsampled for display (``core.charts.style.display_positions``); the "Anomalies" trace is
-not: every flagged point gets its marker, up to ``MAX_MARKERS`` (past that, one marker per stretch of
-the time axis, on its highest score, says in its hover how many flagged readings it stands for).
+Lines are downsampled for display (``core.charts.style.display_positions``; a chart opened zoomed to
+an ``x_range`` draws that window at full resolution, ``window_positions``, with a y-axis that fits
+it); the "Anomalies" trace is
+not: every flagged point gets its marker, up to ``MAX_MARKERS`` (past that, one marker per event, on
+its highest score, says in its hover how many flagged readings it stands for; per stretch of the time
+axis when the events are too many as well).
 Times go in as ``json_times`` / ``json_time`` give them, so ``st.plotly_chart`` writes the figure
 on plotly's fast JSON path.
 """
@@ -28,6 +31,8 @@ from core.charts.style import (
     json_time,
     json_times,
     marker_positions,
+    value_range,
+    window_positions,
     with_layout,
 )
 
@@ -122,7 +127,7 @@ def anomaly_figure(
     the lines.
     """
     values = scored["value"].to_numpy(dtype=float)
-    pos = display_positions(scored.index, values, max_points)
+    pos = window_positions(scored.index, values, x_range, max_points)
     x = json_times(scored.index[pos])
     fig = go.Figure()
     has_expected = "expected" in scored.columns and scored["expected"].notna().any()
@@ -174,6 +179,8 @@ def anomaly_figure(
             hovertemplate="%{x}<br>actual %{y:.3f} " + unit + "<extra></extra>",
         )
     )
+    if "label" in scored.columns and (scored["label"] == 1).any():
+        fig.add_trace(label_trace(scored, unit=unit, max_markers=max_markers))
     if show_anomalies:
         fig.add_trace(anomaly_trace(scored, flags, events, unit=unit, max_markers=max_markers))
         # one layout update: add_vrect per event re-validates every shape each time (quadratic)
@@ -196,7 +203,35 @@ def anomaly_figure(
     with_layout(fig, title=title, unit=unit, template=template)
     if x_range is not None:
         fig.update_xaxes(range=[json_time(x_range[0]), json_time(x_range[1])])
+        drawn = [values]
+        if show_band and {"lower", "upper"} <= set(scored.columns):
+            drawn += [scored["lower"].to_numpy(dtype=float), scored["upper"].to_numpy(dtype=float)]
+        nonnegative = np.nanmin(values, initial=0.0) >= 0
+        y = value_range(scored.index, drawn, x_range, floor=0.0 if nonnegative else None)
+        if y is not None:
+            fig.update_yaxes(range=y)
     return fig
+
+
+LABEL_ORANGE = "#ff7f0e"
+
+
+def label_trace(
+    scored: pd.DataFrame, *, unit: str = "", max_markers: int = MAX_MARKERS
+) -> go.Scatter:
+    """The file's own anomaly labels (``label == 1``) as orange crosses under the red markers, so a
+    person sees at a glance which labelled faults the detector caught (thinned like the markers)."""
+    hit = scored.loc[scored["label"].to_numpy() == 1]
+    keep, _ = marker_positions(hit.index, np.ones(len(hit)), max_markers)
+    hit = hit.iloc[keep]
+    return go.Scatter(
+        x=json_times(hit.index),
+        y=hit["value"].to_numpy(dtype=float),
+        mode="markers",
+        name="Labelled anomaly",
+        marker={"color": LABEL_ORANGE, "symbol": "x-thin-open", "size": 11, "line": {"width": 2}},
+        hovertemplate="%{x}<br>labelled anomaly, %{y:.3f} " + unit + "<extra>label</extra>",
+    )
 
 
 def anomaly_trace(
@@ -209,13 +244,15 @@ def anomaly_trace(
 ) -> go.Scatter:
     """One red marker per flagged point; hover shows time, actual, expected, score, type and cause.
 
-    Past ``max_markers`` flagged points, one marker per stretch of time (``marker_positions``), its
-    hover ending with how many flagged readings it stands for.
+    Past ``max_markers`` flagged points, one marker per event (``event_positions``; per stretch of
+    time, ``marker_positions``, when the events are too many as well), its hover ending with how
+    many flagged readings it stands for.
     """
     mask = flags.reindex(scored.index, fill_value=False).fillna(False).to_numpy(dtype=bool)
     hit = scored.loc[mask]
     score = hit["score"] if "score" in hit.columns else pd.Series(np.nan, index=hit.index)
-    keep, counts = marker_positions(hit.index, score.to_numpy(dtype=float), max_markers)
+    found = event_positions(hit.index, score.to_numpy(dtype=float), events, max_markers)
+    keep, counts = found or marker_positions(hit.index, score.to_numpy(dtype=float), max_markers)
     grouped = len(keep) < len(hit)
     hit, score = hit.iloc[keep], score.iloc[keep]
     info = point_events(hit.index, events)
@@ -229,7 +266,8 @@ def anomaly_trace(
     ]
     more = ""
     if grouped:
-        columns.append([f"{n:,} flagged readings in this stretch" if n > 1 else "" for n in counts])
+        where = "this event" if found else "this stretch"
+        columns.append([f"{n:,} flagged readings in {where}" if n > 1 else "" for n in counts])
         more = "<br>%{customdata[4]}"
     return go.Scatter(
         x=json_times(hit.index),
@@ -250,6 +288,47 @@ def anomaly_trace(
     )
 
 
+def event_positions(
+    index: pd.DatetimeIndex,
+    score: np.ndarray,
+    events: pd.DataFrame | None,
+    max_markers: int = MAX_MARKERS,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Past ``max_markers`` flagged readings (``index``, sorted): one marker per event, on its
+    highest score, and how many flagged readings each stands for; None when the readings fit, when
+    there are no events, or when the events themselves are too many (then ``marker_positions``).
+
+    55,000 flagged readings of a 2.4 M-row file are a few hundred events: a marker per event is what
+    a person can see and click, and its hover says how many readings it stands for.
+    """
+    n = len(index)
+    if n <= max_markers or events is None or events.empty or len(events) > max_markers:
+        return None
+    starts = pd.DatetimeIndex(pd.to_datetime(events["start"])).as_unit("ns")
+    ends = pd.DatetimeIndex(pd.to_datetime(events["end"])).as_unit("ns")
+    ts = pd.DatetimeIndex(index).as_unit("ns")
+    if ts.tz is None and starts.tz is not None:
+        ts = ts.tz_localize(starts.tz)
+    elif ts.tz is not None and starts.tz is None:
+        starts, ends = starts.tz_localize(ts.tz), ends.tz_localize(ts.tz)
+    order = np.argsort(starts.asi8)
+    s, e = starts.asi8[order], ends.asi8[order]
+    k = np.searchsorted(s, ts.asi8, side="right") - 1
+    inside = (k >= 0) & (ts.asi8 <= e[np.clip(k, 0, None)])
+    group = np.where(inside, k, len(s) + np.arange(n))  # a reading outside every event: its own
+    key = np.where(np.isnan(score), -np.inf, np.asarray(score, dtype=np.float64))
+    by = np.lexsort((-key, group))  # by group, highest score first within each
+    first = np.ones(n, dtype=bool)
+    first[1:] = group[by][1:] != group[by][:-1]
+    keep = by[first]
+    if len(keep) > max_markers:
+        return None
+    _, inverse, sizes = np.unique(group, return_inverse=True, return_counts=True)
+    counts = sizes[inverse[keep]]
+    at = np.argsort(keep)
+    return keep[at], counts[at]
+
+
 def _event_spans(events: pd.DataFrame | None, limit: int = 300) -> list[tuple[str, str]]:
     """Start/end pairs (ISO strings) to shade; the largest ``limit`` events only, since each is a
     layout shape."""
@@ -261,3 +340,38 @@ def _event_spans(events: pd.DataFrame | None, limit: int = 300) -> list[tuple[st
         ev = ev.loc[key.sort_values(ascending=False).index[:limit]]
     starts, ends = pd.to_datetime(ev["start"]), pd.to_datetime(ev["end"])
     return [(json_time(a), json_time(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+CONTEXT_DAYS = 3  # "around the event": the event and this many days either side
+
+
+def event_context_figure(
+    scored: pd.DataFrame,
+    flags: pd.Series,
+    events: pd.DataFrame | None,
+    event: pd.Series,
+    *,
+    days: float = CONTEXT_DAYS,
+    unit: str = "",
+    title: str | None = None,
+    template: str | None = None,
+) -> go.Figure:
+    """``anomaly_figure`` of the event and ``days`` either side, at full resolution, its x-axis
+    fixed to that window: only the events overlapping it are shaded (a shape outside the window
+    would stretch the axis to the whole dataset)."""
+    pad = pd.Timedelta(days=days)
+    lo, hi = pd.Timestamp(event["start"]) - pad, pd.Timestamp(event["end"]) + pad
+    window = scored.loc[lo:hi]
+    near = events
+    if events is not None and not events.empty:
+        ends, starts = pd.to_datetime(events["end"]), pd.to_datetime(events["start"])
+        near = events[(ends >= lo) & (starts <= hi)]
+    return anomaly_figure(
+        window,
+        flags.reindex(window.index, fill_value=False),
+        near,
+        unit=unit,
+        title=title,
+        x_range=(max(lo, window.index[0]), min(hi, window.index[-1])) if len(window) else None,
+        template=template,
+    )

@@ -48,6 +48,62 @@ def display_positions(
     return np.unique(np.asarray(pos, dtype=np.int64))
 
 
+def window_positions(
+    index: pd.DatetimeIndex,
+    values: np.ndarray,
+    x_range: tuple | None = None,
+    max_points: int = MAX_POINTS,
+) -> np.ndarray:
+    """``display_positions`` of the whole series and, when the chart opens zoomed to ``x_range``,
+    the readings inside it thinned for the window alone (all of them when few): a 2-day window of
+    16 years of hourly data is drawn at full resolution instead of the 1 point the whole-series
+    thinning leaves there, and a double click still shows everything."""
+    pos = display_positions(index, values, max_points)
+    if x_range is None or len(index) <= max_points:
+        return pos
+    lo, hi = (_on_axis(index, t) for t in x_range)
+    a, b = np.searchsorted(index.asi8, [lo, hi], side="left")
+    a, b = max(int(a) - 1, 0), min(int(b) + 1, len(index))  # one reading past each edge
+    if b <= a:
+        return pos
+    inner = a + display_positions(index[a:b], np.asarray(values)[a:b], max_points)
+    return np.union1d(pos, inner)
+
+
+def _on_axis(index: pd.DatetimeIndex, ts) -> int:
+    """``ts`` as an int64 on ``index``'s axis (same unit and time zone)."""
+    t = pd.Timestamp(ts)
+    if index.tz is not None and t.tz is None:
+        t = t.tz_localize(index.tz)
+    elif index.tz is None and t.tz is not None:
+        t = t.tz_localize(None)
+    return int(pd.DatetimeIndex([t]).as_unit(index.unit).asi8[0])
+
+
+def value_range(
+    index: pd.DatetimeIndex,
+    columns: list[np.ndarray],
+    x_range: tuple,
+    *,
+    floor: float | None = None,
+) -> list[float] | None:
+    """A y-axis range that fits ``columns`` between the times of ``x_range`` (5 % margin), not
+    below ``floor``; None when nothing there is finite. Plotly's own autorange reads the whole
+    series, so a window opened zoomed would keep the y-axis of all of it."""
+    lo, hi = (_on_axis(index, t) for t in x_range)
+    inside = (index.asi8 >= lo) & (index.asi8 <= hi)
+    parts = [np.asarray(c, dtype=float)[inside] for c in columns]
+    finite = np.concatenate([c[np.isfinite(c)] for c in parts]) if parts else np.array([])
+    if finite.size == 0:
+        return None
+    bottom, top = float(finite.min()), float(finite.max())
+    pad = (top - bottom) * 0.05 or max(abs(top) * 0.05, 1.0)
+    bottom, top = bottom - pad, top + pad
+    if floor is not None:
+        bottom = max(bottom, floor)
+    return [bottom, top]
+
+
 def marker_positions(
     index: pd.DatetimeIndex, score: np.ndarray, max_markers: int = MAX_MARKERS
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,7 @@
 """CLI wing (``python -m core``). One module per ``python -m core`` command: ``add_parser(subparsers)`` sets ``func=run``.
 
-May import every wing except ``core.ui``. This package module holds what the commands share: FILE and its reading options, and reading it.
+May import every wing except ``core.ui``. This package module holds what the commands share: FILE and its reading options, and reading it;
+the threshold options; ``--org ORG`` (``add_org_argument``) and the owner it names (``org_owner``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,47 @@ def read_dataset(
     )
     options = CleanOptions(freq=args.freq, cumulative_to_interval=cumulative_to_interval)
     return parse_upload(path.read_bytes(), path.name, schema, options)
+
+
+ORG_HELP = (
+    "act on this organisation's data (its slug, as in `users create --org`; default: the default "
+    "organisation, which owns what was saved before users existed)"
+)
+
+
+def add_org_argument(parser: argparse.ArgumentParser) -> None:
+    """``--org ORG`` on ``parser`` and on every sub-command below it, so it may stand before or
+    after the action (``meters --org acme list`` / ``meters list --org acme``); ``args.org`` is
+    None when it is not given."""
+    parser.add_argument("--org", metavar="ORG", default=None, help=ORG_HELP)
+    _add_org_below(parser)
+
+
+def _add_org_below(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:  # argparse keeps sub-commands nowhere public
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                # SUPPRESS: a sub-command without --org leaves the value given before it
+                sub.add_argument("--org", metavar="ORG", default=argparse.SUPPRESS, help=ORG_HELP)
+                _add_org_below(sub)
+
+
+def org_owner(store, org: str | None) -> str | None:
+    """The ``owner`` of organisation ``org``'s rows (None: the default organisation, also when
+    ``org`` is None); a one-line DataError (exit 2) for an organisation this database lacks."""
+    from core.store.users import DEFAULT_ORG, SqlUserRepository, check_slug, owner_of
+
+    if org is None or org == DEFAULT_ORG:
+        return None
+    check_slug(org)
+    known = SqlUserRepository(store).organisations()
+    if org not in known:
+        listed = ", ".join(known) if known else "none yet"
+        raise DataError(
+            f"--org {org}: no such organisation in this database (it has: {listed}); an "
+            "organisation is made with `python -m core users create NAME --org ORG`."
+        )
+    return owner_of(org)
 
 
 def add_threshold_arguments(p: argparse.ArgumentParser) -> None:

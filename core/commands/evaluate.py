@@ -5,6 +5,11 @@ fitting or for choosing the threshold), scored, and flagged at the default thres
 ``DEFAULT_K``). Prints a JSON list, one object per detector (ensemble first). Labels come from the
 file's label column (``--label-col``, inferred by default) or from a NAB ``windows.json``
 (``--windows``), keyed by the file's name.
+
+``--train-labels-until DATE`` plays a person who reviewed the meter up to DATE: the labels before
+DATE become feedback (``core.detect.evaluation.simulated_feedback``: labelled anomalies confirmed,
+the ensemble's flags that touch none dismissed), the learned detector is fitted with it, and every
+metric is computed on the readings from DATE on only.
 """
 
 from __future__ import annotations
@@ -48,6 +53,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--windows", metavar="JSON", help="NAB windows.json: labels for FILE by its name"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random baseline (default: 0)")
+    p.add_argument(
+        "--train-labels-until",
+        metavar="DATE",
+        help="give the labels before DATE as a person's feedback (to the learned detector) and "
+        "compute metrics from DATE on only",
+    )
     p.set_defaults(func=run)
 
 
@@ -61,8 +72,22 @@ def run(args: argparse.Namespace) -> int:
     ds = read_dataset(args, label_col=args.label_col)
     labels = _labels(ds, args)
     frame = ds.frame.drop(columns="label", errors="ignore")  # labels never reach a detector
+    feedback, until = None, None
+    if args.train_labels_until:
+        until = _until(args.train_labels_until, labels.index)
+        feedback = _feedback(frame, ds, labels, until)
     results = [
-        _evaluate_one(name, frame, ds.digest, labels, args.seed, freq=ds.freq, unit=ds.unit)
+        _evaluate_one(
+            name,
+            frame,
+            ds.digest,
+            labels,
+            args.seed,
+            freq=ds.freq,
+            unit=ds.unit,
+            feedback=feedback,
+            until=until,
+        )
         for name in names
     ]
     json.dump(results, sys.stdout, indent=2)
@@ -94,6 +119,39 @@ def _labels(ds, args: argparse.Namespace) -> pd.Series:
     return ds.frame["label"]
 
 
+def _until(text: str, index: pd.DatetimeIndex) -> pd.Timestamp:
+    """DATE as a time on the file's clock; a DataError when it is no date or leaves nothing after."""
+    try:
+        until = pd.Timestamp(text)
+    except ValueError as err:
+        raise DataError(
+            f"--train-labels-until {text!r} is not a date: use e.g. 2016-04-01"
+        ) from err
+    if index.tz is not None and until.tzinfo is None:
+        until = until.tz_localize(index.tz)
+    if not index[0] < until <= index[-1]:
+        raise DataError(
+            f"--train-labels-until {text} is outside the file ({index[0]} to {index[-1]}): "
+            "choose a date inside it, so there is data on both sides"
+        )
+    return until
+
+
+def _feedback(frame: pd.DataFrame, ds, labels: pd.Series, until: pd.Timestamp) -> pd.Series:
+    """The feedback a person reviewing the ensemble's flags up to ``until`` would have given."""
+    from core.detect.evaluation import simulated_feedback
+    from core.detect.pipeline import DetectorSettings, fit_detector
+    from core.detect.run import run_detection
+    from core.detect.thresholds import ThresholdSettings
+
+    settings = DetectorSettings("ensemble")
+    det = fit_detector(frame, ds.digest, settings)
+    flags = run_detection(
+        frame, settings, ThresholdSettings(), freq=ds.freq, unit=ds.unit, detector=det
+    ).flags
+    return simulated_feedback(labels, flags, until)
+
+
 def _evaluate_one(
     name: str,
     frame: pd.DataFrame,
@@ -103,27 +161,36 @@ def _evaluate_one(
     *,
     freq: pd.Timedelta,
     unit: str,
+    feedback: pd.Series | None = None,
+    until: pd.Timestamp | None = None,
 ) -> dict[str, Any]:
     from core.detect.evaluation import evaluate
-    from core.detect.pipeline import DetectorSettings, fit_detector, saved_meta
+    from core.detect.pipeline import DetectorSettings, fit_detector, labelled_digest, saved_meta
     from core.detect.run import run_detection
     from core.detect.thresholds import ThresholdSettings
 
     settings = DetectorSettings(name)
     start = time.perf_counter()
     try:
-        det = fit_detector(frame, digest, settings)
+        det = fit_detector(frame, digest, settings, labels=feedback)
     except ValueError as err:
         raise DataError(f"{name} cannot learn from this file: {err}") from err
     fit_seconds = time.perf_counter() - start
     # a model loaded from disk reports the seconds its original fit took
-    fit_seconds = saved_meta(digest, settings).get("fit_seconds", fit_seconds)
+    fit_seconds = saved_meta(labelled_digest(digest, feedback), settings).get(
+        "fit_seconds", fit_seconds
+    )
     start = time.perf_counter()
     result = run_detection(frame, settings, ThresholdSettings(), freq=freq, unit=unit, detector=det)
     score_seconds = time.perf_counter() - start
     scored, flags = result.scored, result.flags
+    if until is not None:  # metrics on the readings nobody gave feedback on
+        after = labels.index >= until
+        labels, scored, flags = labels[after], scored[after], flags[after]
     metrics = evaluate(labels, scored["score"], flags, seed=seed)
     out: dict[str, Any] = {"detector": name}
+    if getattr(det, "shortfall_", ""):
+        out["note"] = det.shortfall_
     out.update({k: _number(metrics[k]) for k in OUTPUT_KEYS})
     out["fit_seconds"] = round(float(fit_seconds), 3)
     out["score_seconds"] = round(score_seconds, 3)

@@ -8,7 +8,8 @@ the file's, ``skip`` imports nothing), and the first conflicting timestamps. The
 kept under ``WATTSUP_HOME/blobs``. ``list`` prints the meters as JSON; ``export NAME`` writes the
 readings as CSV (stdout, or ``--out FILE``; ``.parquet`` for Parquet); ``delete NAME`` removes a
 meter with all its data. The database is ``WATTSUP_DATABASE_URL``, else ``WATTSUP_HOME/wattsup.db``
-(see ``core.store.db``).
+(see ``core.store.db``). Every action works on the default organisation's meters, or with
+``--org ORG`` on that organisation's (an organisation this database lacks: one line, exit 2).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from core.commands import read_dataset
+from core.commands import add_org_argument, org_owner, read_dataset
 from core.errors import DataError
 from core.store.db import open_store
 from core.store.meters import POLICIES, SqlMeterRepository
@@ -62,6 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     exp.add_argument("--out", metavar="FILE", help="write here (.csv or .parquet), not stdout")
     rm = actions.add_parser("delete", help="delete a meter with its readings and uploads")
     rm.add_argument("name", metavar="NAME")
+    add_org_argument(p)
     p.set_defaults(func=run)
 
 
@@ -72,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         data = Path(args.file).read_bytes()
     repo = SqlMeterRepository(open_store())
     try:
+        owner = org_owner(repo.store, args.org)
         if args.action == "import":
             result = repo.import_frame(
                 args.meter,
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 unit=dataset.unit,
                 step=dataset.freq,
                 on_conflict=args.on_conflict,
+                owner=owner,
                 upload=Upload(
                     data,
                     Path(args.file).name,
@@ -88,11 +92,11 @@ def run(args: argparse.Namespace) -> int:
             )
             _print_json(result.to_dict())
         elif args.action == "list":
-            _print_json([m.to_dict() for m in repo.list()])
+            _print_json([m.to_dict() for m in repo.list(owner=owner)])
         elif args.action == "export":
-            _export(repo, args.name, args.out)
+            _export(repo, args.name, args.out, owner)
         else:
-            count = repo.delete(args.name)
+            count = repo.delete(args.name, owner=owner)
             print(f"deleted meter {args.name} and its {count} readings")
     finally:
         repo.store.close()
@@ -111,8 +115,8 @@ def _reading_args(args: argparse.Namespace) -> argparse.Namespace:
     )
 
 
-def _export(repo: SqlMeterRepository, name: str, out: str | None) -> None:
-    frame = repo.load(name)
+def _export(repo: SqlMeterRepository, name: str, out: str | None, owner: str | None) -> None:
+    frame = repo.load(name, owner=owner)
     if out is None:
         frame.to_csv(sys.stdout, index_label="timestamp")
         return

@@ -61,6 +61,28 @@ def labels_from_windows(index: pd.DatetimeIndex, windows: Sequence[Sequence[Any]
     return pd.Series(label, index=index, name="label")
 
 
+def simulated_feedback(labels: pd.Series, flags: pd.Series, until: Any) -> pd.Series:
+    """What a person reviewing a meter up to ``until`` would have said, from a file's labels.
+
+    Before ``until``: every labelled anomaly (a run of 1s) is confirmed (1.0, flagged or marked as
+    missed), every run of flags that touches no labelled anomaly is dismissed (0.0); the rest, and
+    everything from ``until`` on, is unknown (NaN). This is the feedback ``python -m core evaluate
+    --train-labels-until`` gives the learned detector.
+    """
+    index = labels.index
+    before = index < _stamp(until, index)
+    y = labels.to_numpy(dtype=float)
+    f = flags.reindex(index).fillna(False).to_numpy(dtype=bool)
+    out = np.full(len(index), np.nan)
+    positive = (y == 1.0) & before
+    out[positive] = 1.0
+    cy = np.r_[0, np.cumsum(y == 1.0)]
+    for a, b in zip(*runs(f & before), strict=True):
+        if cy[b] - cy[a] == 0:
+            out[a:b] = 0.0
+    return pd.Series(out, index=index, name="feedback")
+
+
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and stop (exclusive) positions of each run of True in a boolean array."""
     edges = np.diff(np.concatenate(([0], np.asarray(mask, dtype=np.int8), [0])))

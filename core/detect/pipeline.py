@@ -151,11 +151,24 @@ def make_detector(settings: DetectorSettings) -> Detector:
     return cls(**settings.kwargs())
 
 
+def labelled_digest(digest: str, labels: pd.Series | None) -> str:
+    """The data digest extended with the labels a supervised detector learns from (unchanged
+    without labels), so a model trained on other labels is never loaded for these."""
+    if labels is None:
+        return digest
+    values = labels.to_numpy(dtype=float)
+    h = hashlib.sha256(digest.encode())
+    h.update(np.asarray(labels.index.asi8, dtype=np.int64).tobytes())
+    h.update(np.nan_to_num(values, nan=-1.0).tobytes())
+    return h.hexdigest()
+
+
 def fit_detector(
     frame: pd.DataFrame,
     digest: str,
     settings: DetectorSettings,
     *,
+    labels: pd.Series | None = None,
     progress: Progress | None = None,
     root: str | Path = MODELS_DIR,
     pretrained: str | Path | None = PRETRAINED_DIR,
@@ -167,7 +180,12 @@ def fit_detector(
     ``RuntimeWarning``; in the cache it is also moved to quarantine, so it is never loaded again.
     After a save the cache is trimmed to ``CacheLimits.from_env()``. The committed pretrained
     folder is never moved or trimmed, even when ``scripts/pretrain.py`` saves into it as ``root``.
+    ``labels`` (1 anomaly, 0 not, NaN unknown) reach only detectors declared ``supervised`` (the
+    learned one), and key its folder with the data (``labelled_digest``).
     """
+    supervised = getattr(REGISTRY.get(settings.detector), "supervised", False)
+    labels = labels if supervised else None
+    digest = labelled_digest(digest, labels)
     problems: list[str] = []
     is_cache = Path(root).resolve() != Path(PRETRAINED_DIR).resolve()
     for base, in_cache in ((pretrained, False), (root, is_cache)):
@@ -192,7 +210,10 @@ def fit_detector(
         warnings.warn(f"refitting: {'; '.join(problems)}", RuntimeWarning, stacklevel=2)
     det = make_detector(settings)
     start = time.perf_counter()
-    det.fit(frame, progress=progress)
+    if labels is None:
+        det.fit(frame, progress=progress)
+    else:
+        det.fit(frame, labels=labels, progress=progress)  # type: ignore[call-arg]
     seconds = time.perf_counter() - start
     meta = {
         "digest": digest,

@@ -18,6 +18,7 @@ Two views of the same file:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,6 +132,31 @@ def detect_events(
         energy_unit=str(events.attrs.get("energy_unit", unit)),
         reference=reference,
     )
+
+
+def judge_last(
+    frame: pd.DataFrame,
+    detector: Detector,
+    reference: Reference,
+    threshold: ThresholdSettings,
+    *,
+    freq: pd.Timedelta | str,
+    unit: str,
+) -> Detection:
+    """The newest reading of ``frame`` judged after ``reference`` (learned on earlier readings),
+    as ``run_detection(..., warmup=len(frame) - 1)`` judges it when the detector and reference
+    come from the same readings: only the last ``detector.lookback`` readings are scored (all that
+    the newest one's score reads) and only the newest one can be flagged.
+
+    ``detector`` and ``reference`` are reused as they are (never refitted): a caller that keeps
+    them can judge each new reading of a stream in one small scoring call.
+    """
+    data = frame.drop(columns="label", errors="ignore")
+    back = detector.lookback(data.index)  # 0: not declared, so every reading may count
+    window = data.iloc[-(back + 1) :] if back > 0 else data
+    scored = score_frame(detector, window, profile=reference.profile)
+    mask = dataclasses.replace(reference, n_points=len(window) - 1)  # no earlier flag
+    return detect_events(scored, threshold, freq=freq, unit=unit, reference=mask)
 
 
 def run_detection(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.detect.detectors._common import EXTRA_LABELS
+from core.detect.detectors.learned import LAG_HOURS
 from core.detect.features import FEATURE_LABELS
 
 LABELS: dict[str, str] = {
@@ -28,6 +29,22 @@ LABELS: dict[str, str] = {
     "weekly": "weekly pattern",
     "yearly": "time of year",
     "holidays": "public holiday",
+    # shorter words for the engineered inputs whose feature labels read like a formula: they head
+    # chart rows and end the page's sentence ("... because of the gap from the usual level")
+    "dev_profile": "gap from the usual level at this hour and weekday",
+    "dev_profile_short": "gap from the usual level over six hours",
+    "dev_profile_day": "gap from the usual level over the day",
+    "dev_typical": "gap from the last four weeks at this hour",
+    "dev_typical_short": "gap from the last four weeks over six hours",
+    "dev_typical_day": "gap from the last four weeks over the day",
+    "typical": "usual reading of the last four weeks",
+    # the learned detector's inputs (core.detect.detectors.learned.learned_features)
+    **{f"diff_{k}h": f"change over {k} h" for k in LAG_HOURS},
+    **{f"ratio_{k}h": f"ratio to {k} h before" for k in LAG_HOURS},
+    "level": "reading against the meter's median",
+    "over_day_median": "gap from the day's median",
+    "still_for": "time the reading stood still",
+    "ensemble": "unsupervised ensemble score",
 }
 
 
@@ -61,9 +78,10 @@ class Explanation:
 
     def top(self, n: int = 2) -> pd.DataFrame:
         """The ``n`` labels that mattered most: for Isolation Forest those that pushed towards
-        anomalous (by absolute size when none did); for a forecast, the largest either way."""
+        anomalous (by absolute size when none did), likewise for the learned detector's log-odds;
+        for a forecast, the largest either way."""
         g = self.by_label()
-        if self.method != "isolation_forest":
+        if self.method not in ("isolation_forest", "learned"):
             return g.head(n).reset_index(drop=True)
         up = g[g["value"] > 0].sort_values("value", ascending=False)
         return (up if len(up) else g).head(n).reset_index(drop=True)

@@ -3,6 +3,12 @@
 Every forecaster returns a :class:`Forecast`: the fitted period (actual vs expected with a band),
 the horizon (expected with a band), the additive components where the model has them, and notes a
 person should read (for instance that future temperature was filled from the recent climatology).
+
+Consumption is never forecast below zero: when a meter's history never reads below zero, every
+forecast's expected value and band are floored at zero (``floored``; a Prophet band on a building
+that idles at 50 kW otherwise reached -200 kW). A meter that exports (negative readings) keeps its
+band as the model gives it. ``MODEL_NAMES`` are the names a person reads; ``trusted_model`` reads a
+backtest and says which forecaster to trust for this meter.
 """
 
 from __future__ import annotations
@@ -18,6 +24,11 @@ from core.detect.detectors.base import NotFittedError, Progress
 from core.detect.detectors.lstm import LSTMDetector
 from core.detect.detectors.prophet import ProphetDetector
 
+MODEL_NAMES = {
+    "prophet": "Prophet (trend + seasons)",
+    "lstm": "LSTM neural network",
+    "seasonal_naive": "Same hour last week",
+}
 CLIMATOLOGY_DAYS = 28  # future temperature = mean of the same clock time over the last 4 weeks
 BAND_QUANTILES = (0.025, 0.975)  # seasonal-naive band: 95 % of its in-sample errors
 
@@ -96,6 +107,18 @@ def _future_frame(
     return fut, notes
 
 
+def floored(forecast: Forecast, frame: pd.DataFrame) -> Forecast:
+    """``forecast`` with expected, lower and upper at or above zero when ``frame`` never reads below
+    zero (consumption); unchanged for a meter with negative readings (export, net metering)."""
+    value = frame["value"].to_numpy(dtype=float)
+    if np.nanmin(value, initial=0.0) < 0:
+        return forecast
+    for part in (forecast.history, forecast.future):
+        cols = [c for c in ("expected", "lower", "upper") if c in part.columns]
+        part[cols] = part[cols].clip(lower=0.0)
+    return forecast
+
+
 # ---- forecasters --------------------------------------------------------------------------------
 def prophet_forecast(
     frame: pd.DataFrame,
@@ -122,13 +145,14 @@ def prophet_forecast(
         ["expected", "lower", "upper"], axis=1
     )
     n = len(frame)
-    return Forecast(
+    forecast = Forecast(
         history=_history(frame, band.iloc[:n]),
         future=band.iloc[n:].copy(),
         components=detector.components(pred),
         model="prophet",
         notes=notes,
     )
+    return floored(forecast, frame)
 
 
 def lstm_forecast(detector: LSTMDetector, frame: pd.DataFrame, horizon_steps: int) -> Forecast:
@@ -146,7 +170,9 @@ def lstm_forecast(detector: LSTMDetector, frame: pd.DataFrame, horizon_steps: in
         "Multi-step LSTM forecast: each prediction is fed back as input, so errors compound; the "
         "band widens with the square root of the steps ahead."
     )
-    return Forecast(history, future, _empty_components(history, future), "lstm", notes)
+    return floored(
+        Forecast(history, future.copy(), _empty_components(history, future), "lstm", notes), frame
+    )
 
 
 def seasonal_period(frame: pd.DataFrame) -> int:
@@ -182,7 +208,10 @@ def seasonal_naive_forecast(frame: pd.DataFrame, horizon_steps: int) -> Forecast
     )
     history = _history(frame, history)
     notes = [f"Seasonal naive: each step repeats the reading {period} steps earlier."]
-    return Forecast(history, future, _empty_components(history, future), "seasonal_naive", notes)
+    forecast = Forecast(
+        history, future, _empty_components(history, future), "seasonal_naive", notes
+    )
+    return floored(forecast, frame)
 
 
 # ---- backtest -----------------------------------------------------------------------------------
@@ -233,6 +262,30 @@ def backtest(
     if progress:
         progress(1.0, "backtest done")
     return pd.DataFrame(rows, columns=["model", "mae", "mape", "rmse"])
+
+
+def trusted_model(table: pd.DataFrame, unit: str = "") -> tuple[str, str]:
+    """From a ``backtest`` table: the model to trust for this meter (lowest MAE; RMSE breaks a
+    tie) and one sentence saying so, against the runner-up and the same-hour-last-week baseline."""
+    ok = table.dropna(subset=["mae"]).sort_values(["mae", "rmse"])
+    if ok.empty:
+        return "", "No model could be scored on the held-out weeks."
+    best = ok.iloc[0]
+    name = MODEL_NAMES.get(best["model"], best["model"])
+    sentence = (
+        f"Trust {name} for this meter: its typical error is {best['mae']:,.3g} {unit}".rstrip()
+    )
+    if len(ok) > 1:
+        other = ok.iloc[1]
+        gain = (1 - best["mae"] / other["mae"]) * 100 if other["mae"] > 0 else 0.0
+        sentence += f", {gain:.0f} % below {MODEL_NAMES.get(other['model'], other['model'])}"
+    sentence += " on the held-out weeks."
+    if best["model"] == "seasonal_naive":
+        sentence += (
+            " The trained models do not beat repeating last week here: read their forecasts "
+            "with care."
+        )
+    return str(best["model"]), sentence
 
 
 def _backtest_forecast(

@@ -22,15 +22,17 @@ class DatasetRef:
     digest: str = ""
     schema: Schema = field(default_factory=Schema)
     options: CleanOptions = field(default_factory=CleanOptions)
+    owner: str | None = None  # a meter's owner (its organisation; None = the workspace)
 
     @classmethod
     def sample(cls, key: str, options: CleanOptions | None = None, schema: Schema | None = None):
         return cls("sample", key, "", schema or Schema(), options or CleanOptions())
 
     @classmethod
-    def meter(cls, name: str, revision: str) -> DatasetRef:
-        """A saved meter as its readings were at ``revision`` (stored readings need no cleaning)."""
-        return cls("meter", name, revision)
+    def meter(cls, name: str, revision: str, owner: str | None = None) -> DatasetRef:
+        """A saved meter of ``owner`` as its readings were at ``revision`` (stored readings need
+        no cleaning)."""
+        return cls("meter", name, revision, owner=owner)
 
 
 def sample_bytes(key: str) -> tuple[bytes, str]:

@@ -14,6 +14,11 @@ events and labels; SQLite by default, PostgreSQL by URL).
   delete; ``records``: the Meter and ImportResult it returns); ``readings``: frame <-> rows and the
   bulk SQL under it; ``uploads``: original bytes by sha256.
 * ``runs``: ``RunRepository`` (detection runs with their events, labels) and the model registry.
+* ``labels``: ``LabelRepository`` (labels checked before anything is written: span inside the data,
+  no disagreeing overlap, known event, label-file columns); ``model_versions``: a meter's model
+  versions from its labels, the current one, rollback.
+* ``users``: ``UserRepository`` (organisations, users, memberships, sessions, API keys: hashes
+  only) and ``owner_of(org)``, the ``owner`` value of an organisation's rows.
 
 May import: ``core.errors``. It sits below ``core.detect``: the loader is handed the detector registry.
 """

@@ -170,7 +170,9 @@ class SqlMeterRepository:
                 new_columns = [c for c in rows.columns if c not in meter.columns]
                 if len(fresh) or new_inside or (replace and len(differing)) or new_columns:
                     conn.execute(
-                        update(meters).where(meters.c.id == meter.id).values(revision=new_revision())
+                        update(meters)
+                        .where(meters.c.id == meter.id)
+                        .values(revision=new_revision())
                     )
                 if new_columns:
                     conn.execute(
@@ -204,7 +206,7 @@ class SqlMeterRepository:
         """One meter with its reading count and span; a DataError when there is none."""
         found = [m for m in self.list(owner=owner) if m.name == name]
         if not found:
-            raise NotFoundError(self._missing(name))
+            raise NotFoundError(self._missing(name, owner))
         return found[0]
 
     def list(self, *, owner: str | None = None) -> list[Meter]:
@@ -277,8 +279,9 @@ class SqlMeterRepository:
         return int(count or 0)
 
     # ---- helpers ------------------------------------------------------------------------------
-    def _missing(self, name: str) -> str:
-        names = [m.name for m in self.list()]
+    def _missing(self, name: str, owner: str | None) -> str:
+        # the owner's own names only: naming another owner's meters would leak that they exist
+        names = self.names(owner=owner)
         known = f"; stored meters: {', '.join(names[:10])}" if names else "; none is stored yet"
         return f"no meter named {name!r} in {self.store.where}{known}."
 
@@ -286,7 +289,7 @@ class SqlMeterRepository:
         """The meter, read on the caller's connection (its transaction); DataError when absent."""
         row = _find(conn, name, owner)
         if row is None:
-            raise NotFoundError(self._missing(name))
+            raise NotFoundError(self._missing(name, owner))
         return row
 
     def _meter_for_import(

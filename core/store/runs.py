@@ -22,8 +22,9 @@ from sqlalchemy.engine import Connection
 from core.errors import DataError
 from core.store import readings as rd
 from core.store.db import NotFoundError, Store
+from core.store.labels import SqlLabelRepository
 from core.store.meters import Meter, SqlMeterRepository
-from core.store.schema import VERDICTS, detection_runs, labels, meters, models
+from core.store.schema import detection_runs, labels, meters, models
 from core.store.schema import events as events_table
 
 EVENT_COLUMNS = ("start", "end", "type", "peak_score", "excess", "cause")
@@ -101,6 +102,7 @@ class RunRepository(Protocol):
         note: str | None = None,
         author: str | None = None,
         owner: str | None = None,
+        event_id: int | None = None,
     ) -> int: ...
 
     def labels(self, meter: str, *, owner: str | None = None) -> pd.DataFrame: ...
@@ -182,14 +184,21 @@ class SqlRunRepository:
     def events(self, run: Run, *, ids: bool = False) -> pd.DataFrame:
         """The run's events (``start, end, type, peak_score, excess, cause``) in time order; with
         ``ids`` an ``id`` column first (the stored event's id, for ``event`` and labels)."""
-        tz = self._meters.get(run.meter).timezone
         e = events_table
+        # the run's own meter (by the run's id): a run was found through its owner already, and a
+        # look-up by name would need that owner again
+        zone = (
+            select(meters.c.timezone)
+            .join(detection_runs, detection_runs.c.meter_id == meters.c.id)
+            .where(detection_runs.c.id == run.id)
+        )
         query = (
             select(e.c.id, e.c.start_ts, e.c.end_ts, *[e.c[c] for c in EVENT_COLUMNS[2:]])
             .where(e.c.run_id == run.id)
             .order_by(e.c.start_ts, e.c.id)
         )
         with self.store.reading() as conn:
+            tz = conn.scalar(zone)
             rows = conn.execute(query).all()
         frame = pd.DataFrame(rows, columns=["id", *EVENT_COLUMNS])
         for col in ("start", "end"):
@@ -232,27 +241,14 @@ class SqlRunRepository:
         note: str | None = None,
         author: str | None = None,
         owner: str | None = None,
+        event_id: int | None = None,
     ) -> int:
-        """Record what a person said about a span; returns the label's id."""
-        if verdict not in VERDICTS:
-            raise DataError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}.")
-        with self.store.writing() as conn:
-            m = self._meter(conn, meter, owner)
-            start_us, end_us = _us(start, m), _us(end, m)
-            if end_us < start_us:
-                raise DataError(f"a label ends ({end}) before it starts ({start}).")
-            return conn.execute(
-                labels.insert()
-                .values(
-                    meter_id=m.id,
-                    start_ts=start_us,
-                    end_ts=end_us,
-                    verdict=verdict,
-                    note=note,
-                    author=author,
-                )
-                .returning(labels.c.id)
-            ).scalar_one()
+        """Record what a person said about a span; returns the label's id. The checks (span inside
+        the meter's data, no overlap that disagrees, the event is the meter's) are
+        ``core.store.labels.SqlLabelRepository``'s: one message each, nothing written."""
+        return SqlLabelRepository(self.store).add(
+            meter, start, end, verdict, note=note, author=author, event_id=event_id, owner=owner
+        )
 
     def labels(self, meter: str, *, owner: str | None = None) -> pd.DataFrame:
         """The meter's labels: ``start, end, verdict, note, author, created``, in time order."""

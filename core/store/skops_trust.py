@@ -53,6 +53,21 @@ ALLOWED_NODES: frozenset[tuple[str, str]] = frozenset(
         ("ObjectNode", "sklearn.neighbors._kd_tree.KDTree"),  # LOF's neighbour index
         ("ObjectNode", "sklearn.metrics._dist_metrics.EuclideanDistance64"),  # the KDTree's metric
         ("ObjectNode", "sklearn.svm._classes.OneClassSVM"),
+        # the learned detector (issue 14): HistGradientBoostingClassifier and what it is made of
+        (
+            "ObjectNode",
+            "sklearn.ensemble._hist_gradient_boosting.gradient_boosting."
+            "HistGradientBoostingClassifier",
+        ),
+        ("ObjectNode", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"),
+        ("ObjectNode", "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper"),
+        ("ObjectNode", "sklearn.preprocessing._label.LabelEncoder"),  # its classes_
+        ("ObjectNode", "sklearn._loss.loss.HalfBinomialLoss"),  # its loss, rebuilt without args
+        ("LossNode", "sklearn._loss._loss.CyHalfBinomialLoss"),
+        ("ObjectNode", "sklearn._loss.link.LogitLink"),
+        ("ObjectNode", "sklearn._loss.link.Interval"),
+        ("RandomGeneratorNode", "numpy.random._generator.Generator"),  # _feature_subsample_rng
+        ("NdArrayNode", "numpy.uint64"),  # its _random_seed
     }
 )
 PROTOCOLS: frozenset[int] = frozenset({2})  # what skops 0.16 writes (its _protocol.PROTOCOL)

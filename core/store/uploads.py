@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ from core.errors import DataError
 from core.store.schema import uploads
 
 BLOBS_DIR = "blobs"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,24 @@ class Upload:
         return hashlib.sha256(self.data).hexdigest()
 
 
+NAME_CHARS = 255  # a file name as most file systems allow it; uploads.filename holds 500
+
+
+def stored_name(filename: str) -> str:
+    """The name recorded for an upload: its last path part (``/`` or ``\\``), without control
+    characters (PostgreSQL text cannot hold NUL), at most ``NAME_CHARS`` long. Only ever shown:
+    the bytes live under their sha256, so no name reaches the file system."""
+    last = re.split(r"[/\\]", str(filename))[-1]
+    clean = "".join(c for c in last if unicodedata.category(c) != "Cc").strip()
+    if clean in ("", ".", ".."):
+        clean = "upload"
+    return clean[:NAME_CHARS]
+
+
 def blob_path(home: Path, sha256: str) -> Path:
-    """Where the bytes with this sha256 live."""
+    """Where the bytes with this sha256 live (refused unless it is 64 hex digits: never a path)."""
+    if not _SHA256.fullmatch(str(sha256)):
+        raise DataError(f"{str(sha256)[:80]!r} is not a sha256 digest: no blob is kept under it.")
     return home / BLOBS_DIR / sha256
 
 
@@ -69,7 +88,7 @@ def record_upload(conn: Connection, meter_id: int, upload: Upload, insert) -> No
     stmt = insert(uploads).values(
         meter_id=meter_id,
         sha256=upload.sha256,
-        filename=upload.filename,
+        filename=stored_name(upload.filename),
         size_bytes=len(upload.data),
         schema=dict(upload.schema),
         report=dict(upload.report),

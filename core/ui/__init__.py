@@ -7,6 +7,9 @@
 - ``settings``: what pages share as one typed value (``DetectionChoice``);
 - ``state``: widget values that survive navigation (``kept``, ``forget``);
 - ``meters``: saved meters in the app (open, save, delete, record runs, last run);
+- ``auth``: sign-in in the sidebar (local accounts, or ``st.login`` with an ``[auth]`` secret) and
+  what the visitor may do (``current_access``, ``current_owner``, ``can``, ``require_role``);
+- ``database``: the app's store, opened once per process (``store``, ``database_exists``);
 - ``text``: ``md_escape`` for file-derived text in markdown;
 - ``memory``: keeps Streamlit's garbage collection after each run cheap (``freeze_imports``).
 

@@ -152,21 +152,55 @@ def sample_schema_guess(key: str):
 
 
 # ---- detectors ------------------------------------------------------------------------------------
+# A saved meter whose labels trained a current model version (``core.labels.current``) is detected
+# with that version when the settings ask for its detector (``learned``): the version's registry
+# id is part of the keys below, so a retrain or a roll back (here, from the CLI or by the worker)
+# is seen on the next run without clearing anything.
+def _version(ref: DatasetRef, settings: DetectorSettings):
+    """The meter's current ``CurrentEntry`` for ``settings.detector``, else None (also for data
+    that is not a saved meter, and when the database cannot say: then it fits as before)."""
+    if ref.source != "meter":
+        return None
+    from core.labels.current import current_entry
+    from core.ui.database import store
+
+    try:
+        return current_entry(store(), ref.name, ref.owner, detector=settings.detector)
+    except DataError as err:
+        _log.info("current model of meter %s: %s", ref.name, err)
+        return None
+
+
+def _version_id(ref: DatasetRef, settings: DetectorSettings) -> int | None:
+    entry = _version(ref, settings)
+    return None if entry is None else entry.model_id
+
+
 def model_ready(ref: DatasetRef, settings: DetectorSettings) -> bool:
     """True when the fitted detector for (dataset, settings) is already in memory."""
-    return (ref, settings) in _models()
+    return (ref, settings, _version_id(ref, settings)) in _models()
 
 
 def fitted_detector(
     ref: DatasetRef, settings: DetectorSettings, *, progress: Progress | None = None
 ):
-    """The fitted detector: from memory, else ``pipeline.fit_detector`` (disk cache, then fit).
+    """The fitted detector: from memory, else the saved meter's current model version for these
+    settings (see above), else ``pipeline.fit_detector`` (disk cache, then fit).
 
     ``progress(fraction, message)`` is called while fitting; the page owns the element it updates.
     """
     from core.detect.pipeline import fit_detector
 
+    version = _version(ref, settings)
+
     def make():
+        if version is not None:  # a DataError (folder gone) says to retrain or roll back
+            from core.labels.current import load_version
+
+            det = load_version(version, ref.name)
+            if progress is not None:
+                progress(1.0, f"Loaded model version {version.version} of this meter")
+            return det
         ds = dataset(ref)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RuntimeWarning)
@@ -181,15 +215,51 @@ def fitted_detector(
             )
         return det
 
-    return _models().get_or_make((ref, settings), make)
+    key = (ref, settings, None if version is None else version.model_id)
+    return _models().get_or_make(key, make)
+
+
+def scored(ref: DatasetRef, settings: DetectorSettings) -> pd.DataFrame:
+    """The scored frame (``pipeline.score_frame``) for the dataset under the detector settings."""
+    return _scored(ref, settings, _version_id(ref, settings))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def scored(ref: DatasetRef, settings: DetectorSettings) -> pd.DataFrame:
-    """The scored frame (``pipeline.score_frame``) for the dataset under the detector settings."""
+def _scored(ref: DatasetRef, settings: DetectorSettings, version: int | None) -> pd.DataFrame:
     from core.detect.scoring import score_frame
 
-    return score_frame(fitted_detector(ref, settings), dataset(ref).frame)
+    out = score_frame(fitted_detector(ref, settings), dataset(ref).frame)
+    _scored_keys().put((ref, settings, version), True)
+    return out
+
+
+@st.cache_resource(show_spinner=False)
+def _scored_keys() -> BoundedLRU:
+    return BoundedLRU(16)  # as many as ``scored`` keeps
+
+
+def scored_ready(ref: DatasetRef, settings: DetectorSettings) -> bool:
+    """True when ``scored(ref, settings)`` has been computed in this process (so a page can skip its
+    progress box; a False after the data cache dropped the entry only shows the box once more)."""
+    key = (ref, settings, _version_id(ref, settings))
+    return model_ready(ref, settings) and key in _scored_keys()
+
+
+def prepared_scores(
+    ref: DatasetRef, settings: DetectorSettings, *, progress: Progress | None = None
+) -> pd.DataFrame:
+    """Fit (or load) the detector, then score: ``progress`` tells each step as it happens (fitting
+    up to 80 %, then scoring the readings), so a status box never says "ready" before the scores
+    are."""
+    n = len(dataset(ref).frame)
+    fit_progress = None if progress is None else (lambda f, msg: progress(0.8 * f, msg))
+    fitted_detector(ref, settings, progress=fit_progress)
+    if progress is not None:
+        progress(0.8, f"Scoring {n:,} readings")
+    out = scored(ref, settings)
+    if progress is not None:
+        progress(1.0, f"Scored {n:,} readings")
+    return out
 
 
 def flagged(
@@ -203,7 +273,7 @@ def flagged(
     process as a detection run with its events (``meters.record_run``); a database fault there
     is one warning line and the events are shown all the same.
     """
-    found = _flagged(ref, settings, threshold)
+    found = _flagged(ref, settings, threshold, _version_id(ref, settings))
     if ref.source == "meter":
         try:
             meters.record_run(ref, settings, threshold, *found)
@@ -215,7 +285,10 @@ def flagged(
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _flagged(
-    ref: DatasetRef, settings: DetectorSettings, threshold: ThresholdSettings
+    ref: DatasetRef,
+    settings: DetectorSettings,
+    threshold: ThresholdSettings,
+    version: int | None = None,  # the meter's current model version: keys the cache only
 ) -> tuple[pd.Series, pd.DataFrame, str]:
     from core.detect.run import detect_events
 
@@ -283,11 +356,17 @@ def explanation(ref: DatasetRef, settings: DetectorSettings, method: str, timest
     The detector comes from ``fitted_detector(ref, settings)``: the page makes sure it is ready
     (with its own progress box) before asking.
     """
-    return _explanation(ref, settings, method, timestamp)
+    return _explanation(ref, settings, method, timestamp, _version_id(ref, settings))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _explanation(ref: DatasetRef, settings: DetectorSettings, method: str, timestamp: str):
+def _explanation(
+    ref: DatasetRef,
+    settings: DetectorSettings,
+    method: str,
+    timestamp: str,
+    version: int | None = None,  # the meter's current model version: keys the cache only
+):
     from core.explain.explainers import explain_point
 
     return explain_point(

@@ -25,6 +25,12 @@ function                    what it does
 ``last_run(ref)``           one line about the newest recorded run on a saved meter
 ==========================  ======================================================================
 
+Whose meters: every function asks ``core.ui.auth`` (the one place the app decides): the visitor's
+organisation once signed in, the workspace (owner NULL) while the database has no users, nobody's
+for a signed-out visitor once users exist (no names; opening one is refused). A meter's
+``DatasetRef`` carries its owner, so ``meter_dataset``, ``record_run`` and ``last_run`` depend on
+the ref alone (the caches key on it). Saving and deleting need the ``write`` scope (analyst, admin).
+
 Every function raises ``core.errors.DataError`` (one line) when the database fails; callers show it
 through ``core.ui.status`` or as one ``st.error`` / ``st.warning`` line, never a traceback.
 """
@@ -34,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -48,13 +53,29 @@ from core.ingest.data import Dataset, QualityReport, Schema
 from core.ingest.limits import MAX_ROWS
 from core.ingest.quality import fmt_time, infer_step, step_label
 from core.ingest.refs import DatasetRef
-from core.store.db import Store, database_url, open_store
 from core.store.memory import BoundedLRU
 from core.store.meters import SqlMeterRepository
 from core.store.records import ConflictPolicy, ImportResult
 from core.store.runs import SqlRunRepository
 from core.store.uploads import Upload
+from core.ui import auth
+from core.ui.database import database_exists, store
 from core.ui.text import md_escape
+
+__all__ = [  # store and database_exists are core.ui.database's, kept here for older imports
+    "MeterChanged",
+    "SaveReport",
+    "database_exists",
+    "delete_meter",
+    "last_run",
+    "meter_dataset",
+    "meter_facts",
+    "meter_names",
+    "open_meter",
+    "record_run",
+    "save_meter",
+    "store",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -64,35 +85,31 @@ CONFLICTS_LISTED = 20  # conflicting timestamps a save report names
 DETECTOR_CHARS = 100  # detection_runs.detector is a String(100)
 
 
-@st.cache_resource(show_spinner=False)
-def store() -> Store:
-    """The database of ``WATTSUP_DATABASE_URL`` / ``WATTSUP_HOME``, opened and migrated once."""
-    return open_store()
-
-
 def _meters() -> SqlMeterRepository:
     return SqlMeterRepository(store())
 
 
-def database_exists() -> bool:
-    """False while the default SQLite file has not been created (no meter was ever saved)."""
-    url = database_url()
-    if not url.startswith("sqlite:///"):
-        return True  # a server database (URL_VAR) is there to be asked
-    return Path(url.removeprefix("sqlite:///")).is_file()
-
-
-@st.cache_data(ttl=NAMES_TTL_S, max_entries=4, show_spinner=False)
 def meter_names() -> list[str]:
-    """The saved meters' names, sorted (see the module docstring for the cache)."""
+    """The names of the saved meters the visitor may see, sorted; ``[]`` for a signed-out
+    visitor once users exist (see the module docstring for the cache)."""
+    access = auth.current_access()
+    if access is None:
+        return []
+    return _names(access.owner)
+
+
+@st.cache_data(ttl=NAMES_TTL_S, max_entries=64, show_spinner=False)
+def _names(owner: str | None) -> list[str]:
     if not database_exists():
         return []
-    return _meters().names()
+    return _meters().names(owner=owner)
 
 
 def open_meter(name: str) -> DatasetRef:
-    """The ref of meter ``name`` as its readings are now; a DataError when there is no such meter."""
-    return DatasetRef.meter(name, _meters().revision(name))
+    """The ref of the visitor's meter ``name`` as its readings are now; a DataError when they
+    have no such meter (another organisation's is answered the same way)."""
+    owner = auth.current_owner()
+    return DatasetRef.meter(name, _meters().revision(name, owner=owner), owner=owner)
 
 
 class MeterChanged(DataError):
@@ -103,11 +120,13 @@ class MeterChanged(DataError):
 def meter_dataset(ref: DatasetRef) -> Dataset:
     """The readings of meter ``ref.name`` as the canonical frame on the meter's step (missing
     steps NaN); ``MeterChanged`` when they are no longer those of revision ``ref.digest``."""
-    name, repo = ref.name, _meters()
+    name, repo, owner = ref.name, _meters(), ref.owner
     with repo.store.reading() as conn:
-        meter = repo.find_in(conn, name)
-    frame = repo.load(name)
-    if repo.revision(name) != ref.digest:  # checked after the load: a save in between counts
+        meter = repo.find_in(conn, name, owner)
+    frame = repo.load(name, owner=owner)
+    if (
+        repo.revision(name, owner=owner) != ref.digest
+    ):  # checked after the load: a save in between counts
         raise MeterChanged(f"meter {name!r} changed since it was opened: open it again.")
     if frame.empty:
         raise DataError(f"meter {name!r} has no readings: save a file into it on the Upload page.")
@@ -213,17 +232,24 @@ def save_meter(
 ) -> SaveReport:
     """Merge ``ds``'s readings into meter ``name`` (created on first save) with the file's bytes,
     schema and quality report, in one transaction (``SqlMeterRepository.import_frame``)."""
+    owner = auth.require_scope("write", "save meters")
     upload = Upload(data, filename, dataclasses.asdict(ds.schema), ds.report.to_dict())
     result = _meters().import_frame(
-        name, ds.frame, unit=ds.unit, step=ds.freq, on_conflict=on_conflict, upload=upload
+        name,
+        ds.frame,
+        unit=ds.unit,
+        step=ds.freq,
+        on_conflict=on_conflict,
+        upload=upload,
+        owner=owner,
     )
-    meter_names.clear()
+    _names.clear()
     return SaveReport.of(result, source)
 
 
 def meter_facts(name: str) -> str:
     """The meter in words, "N readings from A to B", for a confirmation line."""
-    meter = _meters().get(name)
+    meter = _meters().get(name, owner=auth.current_owner())
     if not meter.readings:
         return "no readings"
     return f"{meter.readings:,} readings from {fmt_time(meter.first)} to {fmt_time(meter.last)}"
@@ -231,8 +257,8 @@ def meter_facts(name: str) -> str:
 
 def delete_meter(name: str) -> int:
     """Delete a meter with its readings, uploads, runs and labels; the readings removed."""
-    count = _meters().delete(name)
-    meter_names.clear()
+    count = _meters().delete(name, owner=auth.require_scope("write", "delete meters"))
+    _names.clear()
     return count
 
 
@@ -275,6 +301,7 @@ def record_run(
             energy_unit=energy_unit,
             data_from=flags.index[0],
             data_to=flags.index[-1],
+            owner=ref.owner,
         )
         made.append(run.id)
         return run.id
@@ -290,7 +317,7 @@ def last_run(ref: DatasetRef) -> str:
     if ref.source != "meter":
         return ""
     try:
-        run = SqlRunRepository(store()).last(ref.name)
+        run = SqlRunRepository(store()).last(ref.name, owner=ref.owner)
     except DataError as err:
         _log.info("last run of %s: %s", ref.name, err)
         return md_escape(f"Last recorded run: not available ({err})")

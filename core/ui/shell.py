@@ -24,7 +24,7 @@ import streamlit as st
 
 from core.ingest.data import DataError, Dataset
 from core.store.memory import BoundedLRU
-from core.ui import cache, meters
+from core.ui import auth, cache, meters
 from core.ui.memory import freeze_imports
 from core.ui.state import forget
 from core.ui.text import md_escape
@@ -148,6 +148,8 @@ def set_dataset(ref: cache.DatasetRef) -> None:
 def current_dataset() -> Dataset:
     """The current dataset; if it cannot be rebuilt, say why and fall back to the default sample."""
     ref = current_ref()
+    if ref.source == "meter" and not _may_open(ref):  # signed out, or another organisation's
+        st.session_state["dataset_key"] = ref = cache.default_ref()
     _hold_pinned(ref)
     try:
         try:
@@ -160,6 +162,15 @@ def current_dataset() -> Dataset:
         st.error(md_escape(f"{ref.name}: {err}"))  # a file name and a message quoting the file
         st.session_state["dataset_key"] = cache.default_ref()
         return cache.dataset(cache.default_ref())
+
+
+def _may_open(ref: cache.DatasetRef) -> bool:
+    """True when the visitor may see the saved meter ``ref`` now (``core.ui.auth``)."""
+    try:
+        access = auth.current_access()
+    except DataError:
+        return False
+    return access is not None and access.owner == ref.owner
 
 
 def plotly_template() -> str | None:
@@ -291,6 +302,7 @@ def sidebar(pages: dict[str, Any] | None = None) -> None:
             target = pages[nav.url_path] if pages else nav.path
             st.page_link(target, label=nav.title, icon=nav.icon)
         st.divider()
+        auth.sign_in_box()  # nothing while the database has no users
         notice = st.session_state.get(URL_NOTICE)
         if notice:
             st.warning(md_escape(notice), icon=":material/error:")

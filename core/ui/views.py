@@ -10,11 +10,16 @@ events, tables, bytes and figures thinned for display (``core.charts.style``), n
 
 The figures are plotly objects shared across sessions: nobody mutates them (``st.plotly_chart``
 serialises a copy, the PNG export reads them).
+
+``with_alerted(ref, table, events)`` is not kept: it reads the saved meter's alert log on every
+run (``core.alerts.status``: a few indexed queries), so a notification sent by the worker shows
+at the next rerun.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,16 +28,25 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.alerts.status import event_alerts, with_alerts
 from core.charts import report
+from core.charts.carpet import YEAR_ON_YEAR_MIN_DAYS, carpet_figure, year_on_year_figure
 from core.charts.series import anomaly_figure
 from core.charts.tables import date_window, events_table, summary_counts
 from core.detect.pipeline import DetectorSettings
 from core.detect.thresholds import ThresholdSettings
+from core.errors import DataError
 from core.ingest.refs import DatasetRef
 from core.store.memory import BoundedLRU
+from core.ui import auth
+from core.ui.database import store
+
+_log = logging.getLogger(__name__)
 
 MAX_VIEWS = 64  # events tables, CSVs and counters (small: the events only)
 MAX_FIGURES = 32  # charts (well under 1 MB each); the collection after every run walks them all
+ALERTED = "alerted"  # the events table's column of what the alerts did ("—": never alerted)
+NOT_ALERTED = "—"
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,6 +149,49 @@ def anomaly_chart(
 
     key = (view.key, unit, show_anomalies, show_band, x_range, template)
     return _figures().get_or_make(key, make)
+
+
+def carpet_chart(view: StudioView, *, unit: str, template: str | None = None) -> go.Figure:
+    """``core.charts.carpet.carpet_figure`` of ``view`` (day x hour, anomalies outlined), built
+    once per view and kept like ``anomaly_chart``. Never mutate the returned figure."""
+
+    def make() -> go.Figure:
+        return carpet_figure(view.frame, view.flags, unit=unit, template=template)
+
+    return _figures().get_or_make((view.key, "carpet", unit, template), make)
+
+
+def year_on_year_chart(
+    view: StudioView, *, unit: str, template: str | None = None
+) -> go.Figure | None:
+    """``core.charts.carpet.year_on_year_figure`` of ``view`` when it spans more than
+    ``YEAR_ON_YEAR_MIN_DAYS`` (else None), kept like ``anomaly_chart``. Never mutate it."""
+    index = view.frame.index
+    if len(index) < 2 or (index[-1] - index[0]).days < YEAR_ON_YEAR_MIN_DAYS:
+        return None
+
+    def make() -> go.Figure:
+        return year_on_year_figure(view.frame, view.flags, unit=unit, template=template)
+
+    return _figures().get_or_make((view.key, "year_on_year", unit, template), make)
+
+
+def with_alerted(ref: DatasetRef, table: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (``events_table(events)``: its index is each row's position in ``events``) with
+    the column ``ALERTED`` for a saved meter: what the alerts did about each event, in one line
+    (``sent to ops-mail``, ``suppressed: silence #3 ...``, ``failed: ...``; ``—`` where nothing
+    alerted), from ``core.alerts.status`` for the signed-in owner. Other data, or a store that
+    cannot say, get ``table`` itself (never mutated: it is shared across sessions)."""
+    if ref.source != "meter" or events.empty:
+        return table
+    try:
+        alerts = event_alerts(store(), ref.name, owner=auth.current_owner())
+    except DataError as err:  # signed out, or the database cannot say: the table without it
+        _log.info("alerts of meter %s: %s", ref.name, err)
+        return table
+    lines = with_alerts(events.reset_index(drop=True), alerts)["alert"]
+    shown = lines.where(lines.astype(bool), NOT_ALERTED)
+    return table.assign(**{ALERTED: shown.loc[table.index].to_numpy()})
 
 
 @st.cache_data(ttl=300, show_spinner=False)

@@ -41,8 +41,11 @@ class ApiServer:
 
 
 @contextmanager
-def api_server(db_url: str, root: Path, dialect: str) -> Iterator[ApiServer]:
-    """Start the server on ``db_url`` (blobs and models under ``root``); stop it on exit."""
+def api_server(
+    db_url: str, root: Path, dialect: str, *, env: dict[str, str] | None = None
+) -> Iterator[ApiServer]:
+    """Start the server on ``db_url`` (blobs and models under ``root``); stop it on exit.
+    ``env`` overrides the test limits (the benchmarks run with the defaults)."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = root / "server.log"
@@ -54,6 +57,7 @@ def api_server(db_url: str, root: Path, dialect: str) -> Iterator[ApiServer]:
         "WATTSUP_API_MAX_BODY_MB": str(BODY_LIMIT_MB),
         "WATTSUP_API_MAX_BATCH": str(BATCH_LIMIT),
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        **(env or {}),
     }
     argv = [sys.executable, "-m", "core", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.api.stateless import sensitivity_k
+from core.api.stateless import sensitivity_k, settled_history
 from core.detect.pipeline import DetectorSettings, causal_settings, make_detector
-from core.detect.run import run_detection
+from core.detect.run import judge_last, learn_reference, run_detection
 from core.detect.thresholds import DEFAULT_K, ThresholdSettings
 from core.store.db import open_store
 from core.store.runs import SqlRunRepository
@@ -137,7 +137,8 @@ def test_entire_is_run_detection_with_the_sensitivity_threshold(client) -> None:
 
 
 def test_last_judges_the_last_point_after_the_others(client) -> None:
-    """/detect/last flags a spike at the end and not a usual reading, as run_detection(warmup) does."""
+    """/detect/last flags a spike at the end and not a usual reading, judged after the whole days
+    before its own (``settled_history``) as ``judge_last`` judges it."""
     frame = anomalous()[["value"]].iloc[:700].copy()
     normal = client.post(
         "/v1/detect/last", json={"series": _series(frame), "granularity": "hourly"}
@@ -151,19 +152,15 @@ def test_last_judges_the_last_point_after_the_others(client) -> None:
     got = answer.json()
     settings = causal_settings(DetectorSettings("ensemble"))
     utc = spiked.tz_localize("UTC")
-    fitted = make_detector(settings).fit(utc.iloc[:-1])
-    local = run_detection(
-        utc,
-        settings,
-        ThresholdSettings(k=DEFAULT_K),
-        freq="1h",
-        unit="kWh",
-        detector=fitted,
-        warmup=len(utc) - 1,
-    )
+    history = settled_history(utc, pd.Timedelta("1h"), 48)
+    fitted = make_detector(settings).fit(history)
+    threshold = ThresholdSettings(k=DEFAULT_K)
+    reference = learn_reference(fitted, history, threshold)
+    local = judge_last(utc, fitted, reference, threshold, freq="1h", unit="kWh")
     assert normal.json()["isAnomaly"] is False
     assert got["isAnomaly"] is True and got["isPositiveAnomaly"] is True
-    assert got["isAnomaly"] == bool(local.flags.iloc[-1]) and got["suggestedWindow"] == 699
+    assert got["isAnomaly"] == bool(local.flags.iloc[-1])
+    assert got["suggestedWindow"] == len(history) < 699 and len(history) % 24 == 0
     assert got["expectedValue"] == pytest.approx(local.scored["expected"].iloc[-1])
     assert got["events"] and got["events"][-1]["end"] == utc.index[-1].isoformat()
 

@@ -11,6 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from core.api.app import create_app
+from tests.alerts.api_cases import ALERT_CASES
 from tests.api.conftest import anomalous, create_meter, new_name, push
 
 APP = create_app()
@@ -91,6 +92,7 @@ CASES: dict[tuple[str, str], Case] = {
         "/v1/detect/last", json={"series": _series(), "sensitivity": 80}
     ),
 }
+CASES.update(ALERT_CASES)  # the alerts routes (tests/alerts/api_cases.py)
 
 
 def test_every_route_has_a_case() -> None:

@@ -109,3 +109,33 @@ def _no_legacy_pages_mode(request, monkeypatch):
 @pytest.fixture
 def legacy_pages() -> None:
     """Keep AppTest's legacy ``pages/`` mode: every run starts like a fresh server's first run."""
+
+
+METER = "boiler"
+
+
+@pytest.fixture
+def meter_home(tmp_path, monkeypatch):
+    """A home whose database holds one saved meter (six weeks of hourly kWh), caches emptied."""
+    import streamlit as st
+    from cryptography.fernet import Fernet
+
+    from core.store.db import open_store
+    from core.store.meters import SqlMeterRepository
+    from tests.conftest import inject_anomalies, synthetic_frame
+
+    monkeypatch.setenv("WATTSUP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WATTSUP_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("WATTSUP_SECRET_KEY", Fernet.generate_key().decode())
+    monkeypatch.delenv("WATTSUP_DATABASE_URL", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    frame, _ = inject_anomalies(synthetic_frame())
+    store = open_store(home=tmp_path / "home")
+    try:
+        SqlMeterRepository(store).import_frame(METER, frame, unit="kWh")
+        yield store, frame.index
+    finally:
+        store.close()
+        st.cache_data.clear()
+        st.cache_resource.clear()

@@ -15,6 +15,7 @@ from core.charts.tables import detector_settings
 from tests.app.conftest import (
     APP,
     FAST_DETECTORS,
+    METER,
     TIMEOUT,
     app,
     chart_spec,
@@ -55,7 +56,7 @@ def test_threshold_slider_changes_alerts_and_events_table():
         int(metric(at, "Flagged readings").replace(",", "")),
         len(events_table(at).value),
     )
-    at.slider(key="detect_k").set_value(4.0).run()
+    at.slider(key="detect_k").set_value(3.2).run()
     assert not at.exception
     high_flags = int(metric(at, "Flagged readings").replace(",", ""))
     table = events_table(at)
@@ -113,7 +114,7 @@ def test_metrics_panel_only_with_labels(shared_data):
     at.slider(key="detect_k").set_value(1.0).run()
     before = _metrics(at).set_index("metric")["detector"]
     assert before["Recall (points)"] > 0
-    at.slider(key="detect_k").set_value(4.0).run()
+    at.slider(key="detect_k").set_value(3.2).run()
     after = _metrics(at).set_index("metric")
     assert not before.equals(after["detector"])  # moves with the threshold
 
@@ -216,3 +217,78 @@ def test_detectors_change_only_on_apply(monkeypatch):
     assert asked[-1] == after
     assert at.session_state["detection_choice"].detector == after
     assert at.multiselect(key="detect_detectors").value == wanted
+
+
+def _meter_studio():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["detection_choice"] = detection(mode="percentile", percentile=98.0)
+    at.query_params["meter"] = METER
+    at.run()
+    return open_page(at, PAGE)
+
+
+def test_a_saved_meters_labels_are_shaded_on_the_chart(meter_home):
+    """A missed span and a dismissed one show on the chart a person sees, named by their kind;
+    a sample's chart has no label shapes."""
+    from core.store.labels import SqlLabelRepository
+
+    store, index = meter_home
+    labels = SqlLabelRepository(store)
+    labels.add(METER, index[100], index[104], "not_anomaly")
+    labels.add(METER, index[872], index[895], "real", note="missed")
+    at = _meter_studio()
+    shapes = chart_spec(at, "detect_chart")["layout"].get("shapes", [])
+    names = sorted(s.get("name", "") for s in shapes if s.get("name", "").startswith("label: "))
+    assert names == ["label: dismissed", "label: missed"]
+    sample = chart_spec(studio(), "detect_chart")["layout"].get("shapes", [])
+    assert not [s for s in sample if s.get("name", "").startswith("label: ")]
+
+
+def test_the_events_table_says_which_events_alerted(meter_home):
+    """A saved meter's events table has an "Alerted" column: "—" before any alert; once the
+    alerts sent one event (core.alerts.dispatch.process, a stand-in channel), that row says where."""
+    from datetime import UTC, datetime
+
+    from core.alerts.channels import add_channel
+    from core.alerts.delivery import Outcome
+    from core.alerts.dispatch import process
+    from core.alerts.rules import new_rule
+    from core.charts.tables import TYPE_NAMES
+    from core.store.alerts import SqlAlertRepository
+    from core.store.meters import SqlMeterRepository
+
+    store, _ = meter_home
+    at = _meter_studio()
+    table = events_table(at).value
+    assert len(table) > 1 and set(table["alerted"]) == {"—"}
+    assert "alerted" not in events_table(studio()).value  # a sample: no alerts, no column
+
+    class Sent:
+        def send(self, url: str, subject: str, body: str) -> Outcome:
+            return Outcome(True)
+
+    add_channel(store, "ops-hook", "json://127.0.0.1:9/hook")
+    SqlAlertRepository(store).save_rule(new_rule("everything", channels=["ops-hook"]))
+    row = table.iloc[0]
+    kind = {name: key for key, name in TYPE_NAMES.items()}.get(row["type"], row["type"])
+    event = pd.DataFrame(
+        [
+            {
+                "start": row["start"],
+                "end": row["end"],
+                "type": kind,
+                "peak_score": 9.0,
+                "excess": float(row["excess"]),
+                "cause": row["cause"],
+                "duration_h": float(row["duration_h"]),
+            }
+        ]
+    )
+    meter = SqlMeterRepository(store).get(METER)
+    report = process(store, meter, event, row["end"], datetime.now(UTC), notifier=Sent())
+    assert report.sent == 1
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = events_table(at).value
+    assert shown["alerted"].iloc[0] == "sent to ops-hook"
+    assert set(shown["alerted"].iloc[1:]) == {"—"}

@@ -55,7 +55,7 @@ def _trace_names(spec: dict) -> list[str]:
 
 def test_explainability_global_view_shows_bar_and_beeswarm():
     """The global view draws mean |SHAP| bars and one beeswarm dot per sampled reading."""
-    at = open_page(app(**FAST), EXPLAIN)
+    at = open_page(app(**FAST, explain_view="Global"), EXPLAIN)
     assert at.title[0].value == "Explainability"
     bars = chart_spec(at, "explain_importance")
     assert bars["data"][0]["type"] == "bar" and len(bars["data"][0]["y"]) >= 5
@@ -69,15 +69,30 @@ def test_explainability_opens_the_event_sent_by_the_detection_page(event_starts)
     assert len(event_starts) >= 2
     wanted = event_starts[1]
     at = open_page(app(**TOP, explain_event=wanted), EXPLAIN)
-    assert at.selectbox(key="explain_pick").value == 1
+    pick = at.selectbox(key="explain_pick")  # events by impact: find it by its start
+    assert pick.options[pick.index].startswith(f"{pd.Timestamp(wanted):%Y-%m-%d %H:%M} · ")
     assert "explain_event" not in at.session_state  # taken once, so the user can pick another
     waterfall = chart_spec(at, "explain_waterfall")
     assert waterfall["data"][0]["type"] == "waterfall"
     sentence = at.info[0].value
     assert sentence.startswith(("Consumption at", "The meter at", "The reading at"))
-    assert "the biggest contributors were the " in sentence
+    assert "it stood out mostly because of the " in sentence
     context = chart_spec(at, "explain_context")
     assert "Anomalies" in _trace_names(context)
+
+
+def test_explainability_opens_on_the_largest_anomaly_with_a_whole_waterfall():
+    """With no view chosen, the page opens on the anomaly with the largest energy impact (not the
+    global view); the waterfall ends on a drawn total bar, its base on top."""
+    at = open_page(app(**TOP), EXPLAIN)
+    assert at.session_state["explain_view"] == "Per anomaly"
+    assert at.selectbox(key="explain_pick").value == 0
+    waterfall = chart_spec(at, "explain_waterfall")
+    bars = waterfall["data"][0]
+    assert bars["measure"][0] == "absolute" and bars["measure"][-1] == "total"
+    assert waterfall["layout"]["yaxis"]["autorange"] == "reversed"
+    reading = at.metric[3]  # the date in the label, the time as the value: nothing cut off
+    assert reading.label.startswith("Reading on ") and len(reading.value) == 5
 
 
 def test_explainability_switches_event_without_error(event_starts):
@@ -87,6 +102,41 @@ def test_explainability_switches_event_without_error(event_starts):
     at.selectbox(key="explain_pick").set_value(len(event_starts) - 1).run()
     assert not at.exception
     assert at.info[0].value != first
+
+
+def test_explainability_explains_a_meters_learned_model(meter_home, tmp_path):
+    """A saved meter whose learned model was trained on its labels: with the learned detector the
+    page opens on its own explainer (SHAP of the model, in log-odds) and says so in the sentence;
+    with another detector the learned explainer is not offered."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.detect.pipeline import DetectorSettings
+    from core.labels.retrain import retrain_meter
+    from core.store.labels import SqlLabelRepository
+    from tests.app.conftest import APP, METER, TIMEOUT
+    from tests.labels.conftest import spans
+
+    store, index = meter_home
+    SqlLabelRepository(store).add_many(METER, spans(index))
+    fast = DetectorSettings.of("learned", max_iter=20)
+    retrain_meter(store, METER, settings=fast, root=tmp_path / "models")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["detection_choice"] = detection(
+        ["learned"], mode="percentile", percentile=99.0
+    )
+    at.query_params["meter"] = METER
+    at.run()
+    open_page(at, EXPLAIN)
+    radio = at.radio(key="explain_method")
+    assert radio.value == "learned" and radio.options[0] == "Learned from labels (SHAP)"
+    waterfall = chart_spec(at, "explain_waterfall")
+    assert (
+        waterfall["layout"]["title"]["text"] == "How each input moved the learned model's log-odds"
+    )
+    assert "the model learned from your labels flagged it" in at.info[0].value
+    assert not at.warning, [w.value for w in at.warning]
+    other = open_page(app(**FAST), EXPLAIN)
+    assert "Learned from labels (SHAP)" not in other.radio(key="explain_method").options
 
 
 def test_live_page_start_inject_pause_reset():

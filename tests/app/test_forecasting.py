@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from core.forecast.forecasting import MODEL_NAMES
 from tests.app.conftest import app, chart_spec, metric, open_page
 
 PAGE = "pages/2_forecasting.py"
@@ -50,6 +51,7 @@ def test_backtest_table_on_demand():
     at.button(key="forecast_backtest").click().run()
     assert not at.exception, [e.value for e in at.exception]
     table = [d.value for d in at.dataframe if "mae" in d.value.columns][0]
-    assert set(table["model"]) == {"prophet", "lstm", "seasonal_naive"}
+    assert set(table["model"]) == set(MODEL_NAMES.values())  # names a person reads
+    assert [s.value for s in at.success if s.value.startswith("Trust ")]
     assert {"mae", "mape", "rmse"} <= set(table.columns)
     assert (table["mae"] > 0).all()

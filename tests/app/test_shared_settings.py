@@ -30,10 +30,10 @@ def test_detection_settings_survive_a_visit_to_explainability():
 def test_threshold_hidden_by_another_mode_keeps_its_value():
     """A sigma threshold hidden while another mode is picked comes back with its value."""
     at = open_page(app(**START), DETECT)
-    at.slider(key="detect_k").set_value(3.5).run()
+    at.slider(key="detect_k").set_value(3.2).run()
     at.selectbox(key="detect_mode").set_value("percentile").run()
     at.selectbox(key="detect_mode").set_value("sigma").run()
-    assert at.slider(key="detect_k").value == 3.5
+    assert at.slider(key="detect_k").value == 3.2
 
 
 def test_explainability_counts_the_events_of_the_current_threshold():

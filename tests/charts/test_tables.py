@@ -56,10 +56,17 @@ def _frame(days: int = 14):
 
 
 def test_summary_counts():
-    """Two events in two weeks: one alert per week; excess counts over-use only."""
+    """Two events in two weeks: one alert per week; over-use and under-use apart, each with its sign."""
     scored, flags, events = _frame()
     counts = summary_counts(scored, flags, events, pd.Timedelta("1h"))
-    assert counts == {"events": 2, "alerts_per_week": 1.0, "flagged": 3, "excess": 3.0}
+    assert counts == {
+        "events": 2,
+        "alerts_per_week": 1.0,
+        "flagged": 3,
+        "excess": 3.0,
+        "over": 3.0,
+        "under": -2.0,
+    }
 
 
 def test_date_window_keeps_whole_days_and_overlapping_events():

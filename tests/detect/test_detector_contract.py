@@ -27,6 +27,8 @@ EXPECT: dict[str, tuple[dict, frozenset[str], bool]] = {
         True,
     ),
     "prophet": ({"uncertainty_samples": 0}, frozenset({"spike", "drop_to_zero"}), True),
+    # without labels the learned detector is the ensemble (tests/labels covers it with labels)
+    "learned": ({}, ALL_KINDS, False),
 }
 NAMES = [
     pytest.param(n, marks=pytest.mark.slow) if n in EXPECT and EXPECT[n][2] else n

@@ -91,3 +91,17 @@ def test_cli_takes_the_country(tmp_path, monkeypatch, capsys):
     assert "holiday" in set(pd.read_csv(out)["type"])
     assert main([*args, "--country", "Narnia"]) == 2
     assert "ISO code" in capsys.readouterr().err
+
+
+def test_a_region_adds_its_own_holidays():
+    """ "US-IL" (ISO 3166-2) adds Illinois' Casimir Pulaski Day to the federal holidays; a region a
+    country lacks is refused with the choices; the picker lists countries by name."""
+    from core.detect.holidays import check_country, country_names, regions
+
+    idx = pd.date_range("2023-03-06", periods=24, freq="1h")  # first Monday of March
+    assert set(holiday_names(idx, "US-IL")) == {"Casimir Pulaski Day"}
+    assert set(holiday_names(idx, "US")) == {""}
+    assert check_country("us-il") == "US-IL" and regions("DE")["BY"] == "Bayern"
+    with pytest.raises(ValueError, match="unknown region"):
+        check_country("NL-XX")
+    assert country_names()["NL"] == "Netherlands" and "ABW" not in country_names()

@@ -10,6 +10,8 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from core.ui.shell import NAV
+
 from .conftest import (
     NAV_LINKS,
     SLOW_MS,
@@ -28,7 +30,7 @@ from .conftest import (
 pytestmark = pytest.mark.e2e
 
 ANOMALY_RED = "#d62728"
-NAV_TITLES = ["Upload", "Forecasting", "Anomaly detection", "Explainability", "Live simulation"]
+NAV_TITLES = [n.title for n in NAV]
 
 
 def open_detection(page, base_url: str) -> dict:

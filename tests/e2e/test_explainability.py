@@ -20,8 +20,8 @@ from .conftest import (
 
 pytestmark = pytest.mark.e2e
 
-# The explanation sentence names the top drivers ("the biggest contributors were ...").
-SENTENCE = re.compile(r"contributors|driven most|moved most", re.I)
+# The explanation sentence names the top drivers ("it stood out mostly because of ...").
+SENTENCE = re.compile(r"because of|driven most|moved most", re.I)
 ROW_PX = 35  # Streamlit's dataframe row (and header) height
 
 

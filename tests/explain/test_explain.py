@@ -72,7 +72,7 @@ def test_sentence_names_the_top_feature_by_its_label(forest_case):
     sentence = explanation_sentence(point, e)
     top = e.top(1)["label"].iloc[0]
     assert top in sentence and top in e.feature_labels
-    assert "the biggest contributors were" in sentence and "× the usual" in sentence
+    assert "it stood out mostly because of the " in sentence and "× the usual" in sentence
 
 
 def test_sentence_sums_features_that_share_a_label():
@@ -93,9 +93,35 @@ def test_sentence_sums_features_that_share_a_label():
         output="",
     )
     ts = pd.Timestamp("2024-01-02 03:00")  # a Tuesday night
-    sentence = explanation_sentence({"time": ts, "value": 24.0, "expected": 10.0}, e)
-    assert sentence.startswith("Consumption at 03:00 on Tuesday was 2.4× the usual night load")
-    assert "the hour of day (+1.7) and the change from the previous reading (+1.2)" in sentence
+    sentence = explanation_sentence({"time": ts, "value": 24.0, "expected": 10.0}, e, unit="kWh")
+    assert sentence.startswith(
+        "Consumption at 03:00 on Tuesday 2 January 2024 was 2.4× the usual night load "
+        "(24.0 kWh against 10.0 kWh expected)"
+    )
+    assert sentence.endswith(
+        "it stood out mostly because of the hour of day and the change from the previous reading."
+    )
+    assert "(+" not in sentence  # SHAP units mean nothing to a reader
+
+
+def test_a_forecast_sentence_states_one_expected_value_with_its_unit():
+    """Prophet's sentence gives its own forecast as the expected value (once), contributions in
+    the data unit, and no jargon."""
+    e = Explanation(
+        values=np.array([30.0, -4.0]),
+        base_value=200.0,
+        feature_names=("weekly", "daily"),
+        feature_labels=("weekly pattern", "daily pattern"),
+        data=np.zeros(2),
+        model_output=226.0,
+        method="prophet",
+        output="kW",
+    )
+    point = {"time": pd.Timestamp("2019-03-05 13:00"), "value": 520.0, "expected": 180.0}
+    sentence = explanation_sentence(point, e, unit="kW")
+    assert "(520.0 kW where Prophet expected 226.0 kW)" in sentence and "180" not in sentence
+    assert "a trend of 200.0 kW, moved most by the weekly pattern (+30 kW)" in sentence
+    assert "Tuesday 5 March 2019" in sentence
 
 
 def test_member_finds_the_forest_inside_an_ensemble(forest_case):
@@ -169,3 +195,86 @@ def test_prophet_components_add_up_to_its_forecast():
     assert "temperature" in e.feature_names and "outdoor temperature" in e.feature_labels
     sentence = explanation_sentence({"time": ts, "value": 80.0, "expected": e.model_output}, e)
     assert e.top(1)["label"].iloc[0] in sentence and "Prophet expected" in sentence
+
+
+def test_only_events_the_lstm_can_explain_are_offered():
+    """The LSTM needs its window of readings before a reading: events whose peak lies in the
+    first window are left out before anything is fitted; other explainers keep every event."""
+    from core.detect.pipeline import DetectorSettings
+    from core.explain.explainers import explainable, history_needed
+
+    idx = pd.date_range("2024-01-01", periods=24 * 10, freq="1h")
+    events = pd.DataFrame({"start": [idx[3], idx[100]], "end": [idx[5], idx[102]]})
+    peaks = pd.DatetimeIndex([idx[4], idx[101]])
+    needed = history_needed(DetectorSettings(detector="lstm"), "lstm", idx)
+    assert needed == 24  # one day of hourly readings
+    assert list(explainable(events, peaks, idx, needed).index) == [1]
+    assert history_needed(DetectorSettings.of("lstm", window=8), "lstm", idx) == 8
+    assert history_needed(DetectorSettings(), "isolation_forest", idx) == 0
+    assert len(explainable(events, peaks, idx, 0)) == 2
+
+
+@pytest.fixture(scope="module")
+def learned_case():
+    """The learned detector on three confirmed and three dismissed spans (few rounds: fast)."""
+    from core.detect.detectors.learned import LearnedDetector
+    from tests.labels.conftest import CONFIRMED, feedback
+
+    frame, _ = inject_anomalies(synthetic_frame())
+    det = LearnedDetector(max_iter=20).fit(frame, labels=feedback(frame.index))
+    return det, frame, frame.index[CONFIRMED[0][0]]
+
+
+def test_learned_shap_adds_up_to_the_model_log_odds(learned_case):
+    """Tree SHAP of model_ over features(frame): base + sum = decision_function, one per column;
+    explain_point dispatches "learned" to it."""
+    from core.explain.explainers import explain_point
+
+    det, frame, spike = learned_case
+    for ts in (spike, frame.index[500], frame.index[2]):  # [2]: the week-long lags are NaN
+        e = explain_point(det, frame, ts, "learned")
+        assert e.method == "learned" and e.feature_names == tuple(det.columns_)
+        assert e.base_value + e.values.sum() == pytest.approx(e.model_output, abs=1e-6)
+        row = det.features(frame).loc[[ts]].to_numpy()
+        assert e.model_output == pytest.approx(
+            float(det.model_.decision_function(row)[0]), abs=1e-6
+        )
+        assert len(e.values) == len(e.feature_labels) == len(e.data)
+    assert (
+        "ratio to 24 h before" in e.feature_labels
+        and "unsupervised ensemble score" in e.feature_labels
+    )
+
+
+def test_learned_sentence_names_inputs_without_log_odds(learned_case):
+    """The confirmed spike scores above a normal reading; the sentence names its drivers by
+    label, no numbers."""
+    from core.explain.learned import explain_learned_point
+
+    det, frame, spike = learned_case
+    e = explain_learned_point(det, frame, spike)
+    assert e.model_output > explain_learned_point(det, frame, frame.index[500]).model_output
+    point = {"time": spike, "value": frame.at[spike, "value"], "expected": 50.0, "type": "spike"}
+    sentence = explanation_sentence(point, e, unit="kWh")
+    assert "the model learned from your labels flagged it mostly because of the " in sentence
+    assert e.top(1)["label"].iloc[0] in sentence and "(+" not in sentence
+
+
+def test_learned_without_enough_labels_or_not_learned_is_explain_error(learned_case, forest_case):
+    """No model yet (too few labels): an ExplainError saying what is missing; another detector
+    asked for its learned part: an ExplainError; offered() lists "learned" only for itself."""
+    from core.detect.detectors.learned import LearnedDetector
+    from core.detect.pipeline import DetectorSettings
+    from core.explain.explainers import explain_point, offered
+    from core.explain.learned import explain_learned_point
+
+    det, frame, _ = learned_case
+    bare = LearnedDetector(max_iter=5).fit(frame.iloc[: 24 * 10])
+    with pytest.raises(ExplainError, match="more confirmed"):
+        explain_learned_point(bare, frame.iloc[: 24 * 10], frame.index[30])
+    with pytest.raises(ExplainError, match="no Learned from labels"):
+        explain_point(forest_case[0], frame, frame.index[30], "learned")
+    with pytest.raises(ExplainError, match="no reading"):
+        explain_learned_point(det, frame, pd.Timestamp("1999-01-01"))
+    assert offered(DetectorSettings(detector="learned"))[0] == "learned"
+    assert "learned" not in offered(DetectorSettings())

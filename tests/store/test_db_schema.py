@@ -17,6 +17,12 @@ from core.store.schema import SCHEMA_REVISION, metadata
 from tests.store.conftest import hourly
 
 TABLES = {"meters", "readings", "uploads", "models", "detection_runs", "events", "labels"}
+TABLES |= {"worker_lease", "meter_jobs"}  # the worker (0006_jobs)
+TABLES |= {"alert_channels", "alert_rules", "alert_silences", "alert_states"}  # 0002_alerts
+TABLES |= {"notifications"}  # 0002_alerts: the log
+TABLES |= {"organisations", "users", "memberships", "sessions", "api_keys"}  # 0003_users
+TABLES |= {"fleet_runs", "fleet_rows"}  # 0004_fleet
+TABLES |= {"model_versions", "current_models"}  # 0005_labels
 
 
 def test_open_store_creates_every_table_at_head(db_url: str, tmp_path: Path) -> None:

@@ -43,7 +43,20 @@ def saved_models(frame, tmp_path_factory) -> dict[str, Path]:
         for name in REGISTRY:
             if name not in SLOW:
                 out[name] = save_detector(REGISTRY[name]().fit(frame), root / name, {})
+        # the learned detector holds its gradient-boosted model only once it has labels
+        labelled = REGISTRY["learned"]().fit(frame, labels=_feedback(frame))
+        out["learned labelled"] = save_detector(labelled, root / "learned-labelled", {})
     return out
+
+
+def _feedback(frame):
+    """Three confirmed spans and two dismissed ones, enough for the learned detector."""
+    import pandas as pd
+
+    y = pd.Series(np.nan, index=frame.index)
+    for a, b, v in ((300, 303, 1), (340, 346, 1), (390, 400, 1), (100, 104, 0), (200, 203, 0)):
+        y.iloc[a:b] = v
+    return y
 
 
 @pytest.fixture

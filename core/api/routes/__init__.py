@@ -3,7 +3,7 @@ check sits at the root, outside the caller dependency (load balancers call it wi
 
 from __future__ import annotations
 
-from core.api.routes import detection, events, forecast, meters, readings, stateless
+from core.api.routes import alerts, detection, events, forecast, meters, readings, stateless
 
 ROUTERS = (
     meters.router,
@@ -12,4 +12,5 @@ ROUTERS = (
     events.router,
     forecast.router,
     stateless.router,
+    alerts.router,
 )

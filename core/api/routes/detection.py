@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from core.api.deps import CallerDep, MeterName, RunsDep, StoreDep
+from core.api.deps import MeterName, RunsDep, StoreDep, WriterDep
 from core.api.present import events_out, run_out
 from core.api.problems import ApiError, FieldError, responses
 from core.api.schemas.detection import DetectionOut, DetectRequest
@@ -17,11 +17,12 @@ router = APIRouter(tags=["detection"])
     "/meters/{meter}/detect", response_model=DetectionOut, responses=responses(404, 422, 503)
 )
 def detect(
-    meter: MeterName, body: DetectRequest, store: StoreDep, runs: RunsDep, caller: CallerDep
+    meter: MeterName, body: DetectRequest, store: StoreDep, runs: RunsDep, caller: WriterDep
 ) -> dict:
     """Detect anomalies in the meter's stored readings with the given detector and threshold
-    (the model is loaded from the cache when these readings were fitted before), record the run,
-    and answer it with its events."""
+    (the model is loaded from the cache when these readings were fitted before; with ``learned``,
+    the meter's current model version when its labels trained one), record the run, and answer
+    it with its events."""
     try:
         threshold = body.threshold.settings()
     except ValueError as err:

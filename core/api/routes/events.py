@@ -1,5 +1,10 @@
 """Runs, events and labels: ``/v1/meters/{meter}/runs``, ``/events``, ``/labels`` and
-``POST /v1/events/{event_id}/label``."""
+``POST /v1/events/{event_id}/label``.
+
+A label's author is the caller: with an API key, the key's user (``Caller.name``); a body
+``author`` naming anyone else is refused with 422 (one may not label in another person's name).
+Only the workspace of an install without users (no key) takes the body's ``author`` as given.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from core.api.deps import CallerDep, Id, MeterName, RunsDep
+from core.api.deps import Caller, CallerDep, Id, MeterName, RunsDep, WriterDep
 from core.api.present import event_label_out, events_out, labels_out, run_out
-from core.api.problems import ApiError, responses
+from core.api.problems import ApiError, FieldError, responses
 from core.api.schemas.common import iso
 from core.api.schemas.detection import EventsOut, RunsOut
 from core.api.schemas.labels import LabelIn, LabelOut, LabelsOut, SpanLabelIn
 
 router = APIRouter(tags=["events and labels"])
+
+
+def label_author(author: str | None, caller: Caller) -> str | None:
+    """Who a label is by: the signed caller (a body ``author`` of another name: 422), else the
+    body's ``author`` (the workspace of an install without users)."""
+    if caller.name is None:
+        return author
+    if author is not None and author.strip() != caller.name:
+        message = (
+            f"is {author[:60]!r}, but this API key is {caller.name!r}'s: a label's author is the "
+            "key's user; leave 'author' out"
+        )
+        raise ApiError(
+            422, f"author: {message}.", errors=[FieldError(field="author", message=message)]
+        )
+    return caller.name
 
 
 @router.get("/meters/{meter}/runs", response_model=RunsOut, responses=responses(404, 422, 503))
@@ -67,10 +88,12 @@ def list_events(
     response_model=LabelOut,
     responses=responses(404, 422, 503),
 )
-def label_event(event_id: Id, body: LabelIn, runs: RunsDep, caller: CallerDep) -> dict:
-    """Say what an event was (real, not an anomaly, or expected), with a note."""
+def label_event(event_id: Id, body: LabelIn, runs: RunsDep, caller: WriterDep) -> dict:
+    """Say what an event was (real, not an anomaly, or expected), with a note. The author is the
+    API key's user; a body `author` naming anyone else is refused (422). Without users (no key),
+    the body's `author` is stored as given."""
     event = runs.event(event_id, owner=caller.owner)
-    author = body.author or caller.name
+    author = label_author(body.author, caller)
     label_id = runs.add_label(
         event.meter,
         event.start,
@@ -79,6 +102,7 @@ def label_event(event_id: Id, body: LabelIn, runs: RunsDep, caller: CallerDep) -
         note=body.note,
         author=author,
         owner=caller.owner,
+        event_id=event.id,
     )
     return event_label_out(label_id, event, body.verdict, body.note, author)
 
@@ -89,9 +113,11 @@ def label_event(event_id: Id, body: LabelIn, runs: RunsDep, caller: CallerDep) -
     response_model=LabelOut,
     responses=responses(404, 422, 503),
 )
-def label_span(meter: MeterName, body: SpanLabelIn, runs: RunsDep, caller: CallerDep) -> dict:
-    """Say what a span of the meter's readings was (no event needed)."""
-    author = body.author or caller.name
+def label_span(meter: MeterName, body: SpanLabelIn, runs: RunsDep, caller: WriterDep) -> dict:
+    """Say what a span of the meter's readings was (no event needed). The author is the API
+    key's user; a body `author` naming anyone else is refused (422). Without users (no key), the
+    body's `author` is stored as given."""
+    author = label_author(body.author, caller)
     label_id = runs.add_label(
         meter, body.start, body.end, body.verdict, note=body.note, author=author, owner=caller.owner
     )

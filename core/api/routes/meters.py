@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pandas as pd
 from fastapi import APIRouter, Response
 
-from core.api.deps import CallerDep, MeterName, MetersDep
+from core.api.deps import CallerDep, MeterName, MetersDep, WriterDep
 from core.api.present import meter_out
 from core.api.problems import ApiError, responses
 from core.api.schemas.meters import MeterCreate, MeterDeleted, MeterOut
@@ -25,7 +25,7 @@ def list_meters(repo: MetersDep, caller: CallerDep) -> list[dict]:
 @router.post(
     "/meters", status_code=201, response_model=MeterOut, responses=responses(409, 422, 503)
 )
-def create_meter(body: MeterCreate, repo: MetersDep, caller: CallerDep, response: Response) -> dict:
+def create_meter(body: MeterCreate, repo: MetersDep, caller: WriterDep, response: Response) -> dict:
     """Create a meter (no readings yet); 409 when one of that name exists."""
     step = parse_freq(body.step) if body.step else None
     index = pd.DatetimeIndex([], dtype="datetime64[ns]", name="timestamp")
@@ -59,7 +59,7 @@ def get_meter(meter: MeterName, repo: MetersDep, caller: CallerDep) -> dict:
 
 
 @router.delete("/meters/{meter}", response_model=MeterDeleted, responses=responses(404, 503))
-def delete_meter(meter: MeterName, repo: MetersDep, caller: CallerDep) -> dict:
+def delete_meter(meter: MeterName, repo: MetersDep, caller: WriterDep) -> dict:
     """Delete a meter with its readings, uploads, runs, events and labels."""
     count = repo.delete(meter, owner=caller.owner)
     return {"name": meter, "readings_deleted": count}

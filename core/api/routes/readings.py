@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api import limits
 from core.api.batch import Batch, Unreadable, UnsupportedMedia, parse_batch
-from core.api.deps import CallerDep, MeterName, MetersDep
+from core.api.deps import CallerDep, MeterName, MetersDep, WriterDep
 from core.api.present import readings_out
 from core.api.problems import ApiError, FieldError, responses
 from core.api.schemas.common import Time, iso
@@ -69,7 +69,7 @@ async def push_readings(
     meter: MeterName,
     request: Request,
     repo: MetersDep,
-    caller: CallerDep,
+    caller: WriterDep,
     on_conflict: Annotated[
         Literal["keep", "replace", "skip"],
         Query(

@@ -1,9 +1,10 @@
 """Labels: what a person says about an event or a span of a meter's readings.
 
-``LabelIn`` / ``SpanLabelIn``: ``verdict`` (real | not_anomaly | expected), ``note``, ``author``,
-and for a span ``start`` and ``end``. ``LabelOut``: ``id``, ``meter``, ``start``, ``end``,
-``verdict``, ``note``, ``author``, ``event_id`` (null for a span). ``LabelsOut``: ``meter``,
-``labels`` (the same without ids, with ``created``).
+``LabelIn`` / ``SpanLabelIn``: ``verdict`` (real | not_anomaly | expected), ``note``, ``author``
+(with an API key: the key's user, another name is a 422), and for a span ``start`` and ``end``.
+``LabelOut``: ``id``, ``meter``, ``start``, ``end``, ``verdict``, ``note``, ``author``,
+``event_id`` (null for a span). ``LabelsOut``: ``meter``, ``labels`` (the same without ids, with
+``created``).
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ class LabelIn(RequestBody):
     """What a person says about an event."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"verdict": "expected", "note": "night cleaning crew", "author": "ana"}]
-        }
+        json_schema_extra={"examples": [{"verdict": "expected", "note": "night cleaning crew"}]}
     )
 
     verdict: Verdict = Field(description="real | not_anomaly | expected")
     note: str | None = Field(None, max_length=2_000)
-    author: str | None = Field(None, max_length=200, description="who says so")
+    author: str | None = Field(
+        None,
+        max_length=200,
+        description="who says so. With an API key the author is the key's user: leave this out "
+        "(another name is refused with 422). Only an install without users stores it as given.",
+        examples=["ana"],
+    )
 
 
 class SpanLabelIn(LabelIn):

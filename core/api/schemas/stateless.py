@@ -14,15 +14,17 @@ Sensitivity -> threshold: sigma mode with ``k = DEFAULT_K + (95 - sensitivity) /
 calibrated (sigma-equivalent) score, so the default 95 is WattsUp's default k (2.0), 99 flags
 above 1.6 sigma and 0 above 11.5; every point of sensitivity moves k by 0.1 sigma. When more than
 ``maxAnomalyRatio`` of the points pass it, the threshold rises to the ``1 - maxAnomalyRatio``
-quantile of the scores (percentile mode). ``/last`` judges the last point after the others, as a
-live stream would (``run_detection(..., warmup=n - 1)``, the causal twin of the detector).
+quantile of the scores (percentile mode). ``/last`` judges the last point after the whole days
+before its own, as a live stream would (the causal twin of the detector, learned on those days:
+``core.api.stateless``).
 
 ``EntireOut``: ``period``, ``threshold`` (the k used), per point ``expectedValues``,
 ``upperMargins`` / ``lowerMargins`` (the detector's expected band: ``upper - expected`` and
 ``expected - lower``; null where undefined), ``isAnomaly``, ``isPositiveAnomaly`` (above
 expected), ``isNegativeAnomaly`` (below), and ``events`` (``SeriesEvent``: ``start, end,
 duration_h, type, peak_score, excess, cause``). ``LastOut``: the same for the last point, singular
-names (``expectedValue``, ``upperMargin``, ...), plus ``suggestedWindow`` (points of history used).
+names (``expectedValue``, ``upperMargin``, ...), plus ``suggestedWindow`` (points of history the
+model learned from).
 """
 
 from __future__ import annotations

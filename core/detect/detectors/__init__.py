@@ -6,6 +6,7 @@ Detector modules keep heavy libraries (TensorFlow, Prophet) behind lazy imports,
 from core.detect.detectors import (  # noqa: F401  (imported to register)
     ensemble,
     isolation_forest,
+    learned,
     lof,
     lstm,
     meter_fault,

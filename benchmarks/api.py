@@ -1,0 +1,214 @@
+"""The REST API on loopback: readings pushed per second, and ``/v1/detect/last`` latency under load.
+
+Targets (issue 12): at least 50,000 readings/s ingested through ``POST /v1/meters/{m}/readings``,
+and ``POST /v1/detect/last`` answered in under 100 ms at the 99th percentile with 10 clients.
+``python -m benchmarks.api`` prints one row per case.
+
+A real ``python -m core serve`` process (one uvicorn worker, the default limits) on a fresh SQLite
+file, started and health-checked like the tests' (``tests/api/server.py``) and always stopped. The
+readings are a 15-minute meter with a temperature, sent as a JSON list (the common device format)
+and as CSV, in batches of 10,000 (a gateway's backlog) and of 96 (a day of one device's readings,
+4 clients at once, each its own meter). Times are wall clock on the client, from the first request
+sent to the last answer read: parsing, validation, the database transaction and the report all
+count. ``detect/last`` sends four weeks of hourly readings (672 points, Azure's request shape) from
+10 threads, each with its own connection: once the same series from every client (after 10
+warm-up calls), once a window that slides by one reading per call, each client its own device
+(after one warm-up call each, which fits that day's model: ``first_call_of_the_day_ms``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+INGEST_TARGET = 50_000  # readings per second
+LAST_P99_TARGET_MS = 100.0
+CLIENTS = 10
+
+
+def _readings(rows: int, start: str, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range(start, periods=rows, freq="15min", tz="UTC")
+    hour = idx.hour.to_numpy() + idx.minute.to_numpy() / 60
+    value = 20 + 10 * np.sin(2 * np.pi * hour / 24) + rng.normal(0, 1, rows)
+    temp = 12 + 8 * np.sin(2 * np.pi * (hour - 9) / 24) + rng.normal(0, 0.5, rows)
+    return pd.DataFrame({"value": value.round(3), "temperature": temp.round(1)}, index=idx)
+
+
+def _json_body(frame: pd.DataFrame) -> bytes:
+    stamps = frame.index.strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = [
+        {"timestamp": t, "value": v, "temperature": c}
+        for t, v, c in zip(
+            stamps, frame["value"].tolist(), frame["temperature"].tolist(), strict=True
+        )
+    ]
+    return json.dumps(rows).encode()
+
+
+def _csv_body(frame: pd.DataFrame) -> bytes:
+    out = frame.copy()
+    out.index = out.index.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out.to_csv(index_label="timestamp").encode()
+
+
+def _push(client, meter: str, bodies: list[bytes], media: str) -> int:
+    stored = 0
+    for body in bodies:
+        r = client.post(
+            f"/v1/meters/{meter}/readings", content=body, headers={"Content-Type": media}
+        )
+        if r.status_code != 200:
+            raise RuntimeError(f"push answered {r.status_code}: {r.text[:300]}")
+        stored += r.json()["inserted"]
+    return stored
+
+
+def _ingest_rows(server, smoke: bool) -> list[dict]:
+    import httpx
+
+    out = []
+    batches = 2 if smoke else 20
+    cases = [
+        ("JSON list, batches of 10,000, 1 client", "application/json", 10_000, 1),
+        ("CSV, batches of 10,000, 1 client", "text/csv", 10_000, 1),
+        ("JSON list, batches of 96, 4 clients", "application/json", 96, 4),
+    ]
+    for k, (case, media, size, clients) in enumerate(cases):
+        n_batches = batches if size > 1_000 else (20 if smoke else 250)
+        encode = _json_body if media == "application/json" else _csv_body
+        work = []
+        for c in range(clients):
+            frame = _readings(size * n_batches, "2020-01-01", seed=10 * k + c)
+            bodies = [encode(frame.iloc[i * size : (i + 1) * size]) for i in range(n_batches)]
+            work.append((f"bench-{k}-{c}", bodies))
+        total = sum(len(b) for _, bodies in work for b in bodies)
+
+        def one(item, media=media):
+            meter, bodies = item
+            with httpx.Client(base_url=server.url, timeout=300) as client:
+                client.post(
+                    "/v1/meters",
+                    json={
+                        "name": meter,
+                        "unit": "kWh",
+                        "step": "15min",
+                        "timezone": "UTC",
+                        "covariates": ["temperature"],
+                    },
+                ).raise_for_status()
+                return _push(client, meter, bodies, media)
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            stored = sum(pool.map(one, work))
+        seconds = time.perf_counter() - t0
+        rate = stored / seconds
+        out.append(
+            {
+                "case": f"ingest: {case}",
+                "readings": stored,
+                "MB sent": round(total / 1e6, 1),
+                "seconds": round(seconds, 2),
+                "readings_per_s": round(rate),
+                "target": f">= {INGEST_TARGET:,}/s",
+                "ok": rate >= INGEST_TARGET,
+            }
+        )
+    return out
+
+
+def _device_series(device: int, points: int) -> list[dict]:
+    """One device's hourly readings from 2024-01-01 00:00 UTC (a lunchtime peak, noise)."""
+    idx = pd.date_range("2024-01-01", periods=points, freq="h", tz="UTC")
+    rng = np.random.default_rng(1 + device)
+    hour = idx.hour.to_numpy()
+    value = 40 + 30 * np.exp(-((hour - 13) ** 2) / 18) + rng.normal(0, 1.5, points)
+    stamps = idx.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [{"timestamp": t, "value": float(v)} for t, v in zip(stamps, value, strict=True)]
+
+
+def _last_rows(server, smoke: bool) -> list[dict]:
+    """Two cases: every client re-sends one series (a fitted model reused by digest), and each
+    client is a device whose window slides by one reading per call (the model of the day reused:
+    the 672-point window ends at midnight for the first call, which fits, and the timed calls are
+    the next hours of that day)."""
+    import httpx
+
+    calls = 5 if smoke else 23  # per client: the hours after midnight of one day
+    window = 672
+
+    def body(series: list[dict]) -> dict:
+        return {"granularity": "hourly", "series": series}
+
+    def timed(bodies: list[dict]) -> list[float]:
+        times = []
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            for b in bodies:
+                t0 = time.perf_counter()
+                client.post("/v1/detect/last", json=b).raise_for_status()
+                times.append((time.perf_counter() - t0) * 1000)
+        return times
+
+    # a window ending at a midnight: 2024-01-29 00:00 is point 672 of a series from 2024-01-01
+    same = body(_device_series(0, window + 1)[1:])
+    devices = [_device_series(c, window + 1 + calls) for c in range(CLIENTS)]
+    sliding = [[body(d[i + 1 : i + 1 + window]) for i in range(calls + 1)] for d in devices]
+    fits = []
+    with ThreadPoolExecutor(CLIENTS) as pool:  # warm-up: one fit per device, and the shared one
+        timed([same] * 10)
+        fits = np.concatenate(list(pool.map(timed, [b[:1] for b in sliding])))
+    out = []
+    cases = [
+        ("one series re-sent", [[same] * calls for _ in range(CLIENTS)]),
+        ("each client's window slides by an hour", [b[1:] for b in sliding]),
+    ]
+    for what, work in cases:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            times = np.concatenate([np.asarray(t) for t in pool.map(timed, work)])
+        seconds = time.perf_counter() - t0
+        p50, p95, p99 = (float(np.percentile(times, q)) for q in (50, 95, 99))
+        out.append(
+            {
+                "case": f"detect/last: {window} hourly points, {what}, {CLIENTS} clients x "
+                f"{calls} calls",
+                "requests_per_s": round(len(times) / seconds, 1),
+                "p50_ms": round(p50, 1),
+                "p95_ms": round(p95, 1),
+                "p99_ms": round(p99, 1),
+                "first_call_of_the_day_ms": round(float(np.median(fits)), 1),
+                "target": f"p99 < {LAST_P99_TARGET_MS:.0f} ms",
+                "ok": p99 < LAST_P99_TARGET_MS,
+            }
+        )
+    return out
+
+
+def run(smoke: bool = False) -> list[dict]:
+    """One row per case; the server runs on a SQLite file in a temporary folder."""
+    from tests.api.server import api_server
+
+    defaults = {"WATTSUP_API_MAX_BODY_MB": "20", "WATTSUP_API_MAX_BATCH": "100000"}
+    with tempfile.TemporaryDirectory(prefix="wattsup-bench-api-") as tmp:
+        root = Path(tmp)
+        with api_server(f"sqlite:///{root / 'bench.db'}", root, "sqlite", env=defaults) as server:
+            return _ingest_rows(server, smoke) + _last_rows(server, smoke)
+
+
+def main() -> int:
+    results = run(smoke="--smoke" in sys.argv)
+    for r in results:
+        print(json.dumps(r))
+    return 0 if all(r.get("ok", True) is not False for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""The Dask side of the fleet runner: which cluster, and batches streamed through it.
+
+The only module of the project that imports ``dask.distributed``. ``run_on_dask`` submits batches
+of meters (``core.fleet.runner.score_batch``) with at most ``in_flight`` of them submitted and not
+back yet, takes each back as it completes (``distributed.as_completed``), releases it, and submits
+the next: the driver holds a few batches, the workers one each, whatever the fleet's size. A batch
+whose worker died or whose task could not run reports each of its meters as failed, with the reason,
+and the rest go on.
+
+Without a scheduler address a ``LocalCluster`` is started for the run and closed after it: one
+worker process per core (``processes=True``, ``threads_per_worker=1``: scikit-learn and pandas
+hold the GIL for much of a fit), no dashboard, quiet logs. With an address the run connects to
+that cluster (its workers must import this project's ``core``) and leaves it running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+
+from distributed import Client, LocalCluster, as_completed
+
+from core.errors import DataError
+from core.fleet.batch import Outcome, one_line, score_batch
+from core.fleet.portfolio import FleetSettings
+from core.fleet.sources import MeterItem
+from core.processes import spawn_safe_main
+
+CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer in this long is reported, not waited on
+
+
+def machine_workers() -> int:
+    """Worker processes for a local cluster: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Client]:
+    """A client on the cluster at ``scheduler``, else on a ``LocalCluster`` started for the block."""
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as err:
+            raise DataError(
+                f"cannot reach the Dask scheduler at {scheduler} ({one_line(err)}): start it "
+                "(dask scheduler) or fix --scheduler / WATTSUP_DASK_SCHEDULER."
+            ) from err
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError as err:
+            client.close()
+            raise DataError(
+                f"the Dask scheduler at {scheduler} has no workers: start one "
+                f"(dask worker {scheduler})."
+            ) from err
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with spawn_safe_main():
+        cluster = LocalCluster(
+            n_workers=workers or machine_workers(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def run_on_dask(
+    groups: Iterator[list[MeterItem]],
+    settings: FleetSettings,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    in_flight: int | None = None,
+) -> Generator[Outcome, None, None]:
+    """Each meter's outcome, batches scored on Dask as they complete (see the module docstring)."""
+    with dask_client(scheduler, workers) as client:
+        slots = in_flight or 2 * max(1, sum(client.nthreads().values()))
+        pending = as_completed()
+        names: dict[str, list[str]] = {}
+
+        def submit_next() -> None:
+            batch = next(groups, None)
+            if batch is not None:
+                future = client.submit(score_batch, batch, settings, pure=False)
+                names[future.key] = [item.name for item in batch]
+                pending.add(future)
+
+        for _ in range(slots):
+            submit_next()
+        for future in pending:
+            try:
+                outcomes = future.result()
+            except Exception as err:  # the worker died or the task could not run: name the meters
+                reason = f"the Dask task failed: {one_line(err)}"
+                outcomes = [Outcome(n, None, reason, 0.0) for n in names[future.key]]
+            names.pop(future.key, None)
+            future.release()
+            submit_next()  # before yielding: the cluster keeps working while the caller writes
+            yield from outcomes

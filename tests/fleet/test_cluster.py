@@ -1,0 +1,80 @@
+"""Fleet scoring on a real Dask cluster (scheduler and worker as separate processes on loopback)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.__main__ import main
+from core.errors import DataError
+from core.fleet import cluster as fleet_cluster
+from core.fleet.portfolio import score_meter
+from core.fleet.runner import SCHEDULER_VAR, score_fleet
+from core.fleet.sources import FailedItem, FrameItem
+from tests.fleet.cluster import dask_cluster
+from tests.fleet.conftest import BUILDINGS
+from tests.store.pg_server import free_port
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with dask_cluster(tmp_path_factory.mktemp("dask")) as address:
+        yield address
+
+
+def test_scores_through_the_scheduler_in_the_environment(
+    scheduler: str, meters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With WATTSUP_DASK_SCHEDULER set, meters run on that cluster and come back as on their own;
+    a failing meter is reported there too."""
+    monkeypatch.setenv(SCHEDULER_VAR, scheduler)
+    items = [FrameItem(m) for m in meters] + [FailedItem("gone", "meter 'gone' has no readings.")]
+    outcomes = {o.name: o for o in score_fleet(items, batch_size=2)}
+    assert outcomes["gone"].error == "meter 'gone' has no readings."
+    for meter in meters:
+        got = outcomes[meter.name]
+        assert got.ok
+        pd.testing.assert_frame_equal(got.result.events, score_meter(meter).events)
+
+
+def test_meters_stream_with_a_bounded_number_in_flight(scheduler: str, meters) -> None:
+    """The driver reads meters only as tasks come back: never more than in_flight batches ahead."""
+    pulled: list[int] = []
+
+    def items():
+        for i in range(8):
+            pulled.append(i)
+            yield FrameItem(dataclasses.replace(meters[i % 4], name=f"m{i}"))
+
+    names = []
+    for outcome in score_fleet(items(), scheduler=scheduler, batch_size=1, in_flight=2):
+        names.append(outcome.name)
+        assert len(pulled) - len(names) <= 2 + 1  # in flight, plus the one submitted on return
+    assert sorted(names) == [f"m{i}" for i in range(8)]
+
+
+def test_cli_scores_a_long_file_on_the_cluster(
+    scheduler: str, long_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """python -m core fleet score FILE --scheduler ADDRESS: exit 0, a summary, the portfolio CSV."""
+    monkeypatch.setenv("WATTSUP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("WATTSUP_DATABASE_URL", raising=False)
+    out = tmp_path / "portfolio.csv"
+    code = main(["fleet", "score", str(long_file), "--scheduler", scheduler, "--out", str(out)])
+    assert code == 0
+    assert "scored 4 of 4 meters" in capsys.readouterr().out
+    portfolio = pd.read_csv(out, dtype={"meter": str})
+    assert sorted(portfolio["meter"]) == sorted(BUILDINGS)
+    assert portfolio["error"].isna().all() and (portfolio["events"] > 0).all()
+
+
+def test_an_unreachable_scheduler_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listening at the address: a DataError naming it, after a short wait."""
+    monkeypatch.setattr(fleet_cluster, "CONNECT_TIMEOUT_S", 1)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    with pytest.raises(DataError, match="cannot reach the Dask scheduler"):
+        list(score_fleet([], scheduler=address))
