@@ -7,7 +7,10 @@ Each command lives in ``core/commands/<name>.py`` and exposes ``add_parser(subpa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
+import os
 import pkgutil
 import sys
 
@@ -35,7 +38,25 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
         print(f"error: cannot read {err.filename}: {err.strerror}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (`... | head`): stop writing, no traceback
+        return 141  # what a shell reports for a command ended by SIGPIPE (128 + 13)
+
+
+def exit_now(code: int) -> None:
+    """Leave without the interpreter's teardown, once everything written is flushed.
+
+    Native thread pools (Arrow's, OpenBLAS's) torn down while the interpreter finalises can abort a
+    process after its command finished: "terminate called without an active exception", exit -6,
+    seen once in a CI run of the CLI tests on a loaded 2-core box. A command has closed what it
+    opened (stores, servers, clusters, schedulers) before it returns, so nothing is lost by skipping
+    the teardown; logging handlers and the standard streams are flushed first.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to write
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

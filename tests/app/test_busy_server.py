@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
 
 from benchmarks._app_client import Session, serve
 from benchmarks.load import PAGE, SLIDER_KEY, hostile_csv
+
+
+def run_in_own_thread(coroutine) -> None:
+    """``asyncio.run`` in a thread of its own: a test process that already drove Playwright's sync
+    API (e2e tests in the same pytest worker) has an event loop running in its main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
 
 WORKER = "core.ingest.worker"  # the module every upload is read in (core.ingest.guarded)
 WAIT_S = 120  # a hang guard only: nothing here is a timing target
@@ -76,7 +85,7 @@ def test_light_session_answers_while_a_heavy_upload_is_read(server):
             await light.close()
             await heavy.close()
 
-    asyncio.run(scenario())
+    run_in_own_thread(scenario())
 
 
 def test_threshold_slider_reruns_only_the_studio_fragment(server):
@@ -96,4 +105,4 @@ def test_threshold_slider_reruns_only_the_studio_fragment(server):
         finally:
             await tab.close()
 
-    asyncio.run(scenario())
+    run_in_own_thread(scenario())
