@@ -276,7 +276,15 @@ def flagged(
     found = _flagged(ref, settings, threshold, _version_id(ref, settings))
     if ref.source == "meter":
         try:
-            meters.record_run(ref, settings, threshold, *found)
+            meters.record_run(
+                ref,
+                settings,
+                threshold,
+                *found,
+                model_of=lambda: (
+                    _version_id(ref, settings) or meters.registered_fit(ref, settings, dataset(ref))
+                ),
+            )
         except DataError as err:  # not marked as recorded: the next rerun tries again
             _log.info("run on meter %s not recorded: %s", ref.name, err)
             st.warning(md_escape(f"This detection run was not recorded: {err}"))

@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -284,13 +285,16 @@ def record_run(
     flags: pd.Series,
     events: pd.DataFrame,
     energy_unit: str,
+    model_of: Callable[[], int | None] | None = None,
 ) -> bool:
     """Record the run of (``ref``, ``settings``, ``threshold``) on the saved meter once per server
-    process; True when this call stored it. A DataError (nothing marked) lets a later call retry."""
+    process; True when this call stored it. A DataError (nothing marked) lets a later call retry.
+    ``model_of()`` gives the run's model registry id (called only when the run is recorded)."""
     if ref.source != "meter" or not len(flags):
         return False
 
     def make() -> int:
+        model_id = None if model_of is None else model_of()
         run = SqlRunRepository(store()).record(
             ref.name,
             detector=detector_label(settings),
@@ -299,6 +303,7 @@ def record_run(
             points=len(flags),
             flagged=int(flags.fillna(False).astype(bool).sum()),
             energy_unit=energy_unit,
+            model_id=model_id,
             data_from=flags.index[0],
             data_to=flags.index[-1],
             owner=ref.owner,
@@ -309,6 +314,23 @@ def record_run(
     made: list[int] = []
     _recorded().get_or_make((ref, settings, threshold), make)
     return bool(made)
+
+
+def registered_fit(ref: DatasetRef, settings: DetectorSettings, ds: Dataset) -> int | None:
+    """The registry id of the model the app fitted for ``settings`` on saved meter ``ref`` (its
+    folder in the model cache), registered with its training period and library versions the first
+    time; None when it cannot be (no saved folder, a database fault: logged, the run is still kept)."""
+    from core.detect.meters import Series, registered_model
+
+    repo = _meters()
+    try:
+        with repo.store.reading() as conn:
+            meter = repo.find_in(conn, ref.name, ref.owner)
+        series = Series(meter=meter, frame=ds.frame, step=ds.freq, unit=ds.unit, digest=ds.digest)
+        return registered_model(repo.store, series, settings)
+    except DataError as err:
+        _log.info("model of meter %s not registered: %s", ref.name, err)
+        return None
 
 
 def last_run(ref: DatasetRef) -> str:

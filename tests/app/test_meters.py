@@ -168,6 +168,8 @@ def test_saved_meter_survives_a_restart_with_the_same_events(home: Path, tmp_pat
     assert len(runs) == 2  # one per process: the same setting, recorded once in each life
     assert {r.events for r in runs} == {int(first["events"].replace(",", ""))}
     assert runs[0].detector == "rolling_z" and runs[0].threshold["mode"] == "sigma"
+    # the model the app fitted is in the registry, and the second process loaded that same one
+    assert runs[0].model_id is not None and {r.model_id for r in runs} == {runs[0].model_id}
 
 
 # ---- append, conflicts, delete ----------------------------------------------------------------
