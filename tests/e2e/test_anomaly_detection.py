@@ -158,7 +158,7 @@ def download(page, name: re.Pattern) -> bytes:
 def test_events_csv_and_pdf_report_download(page, app_url):
     """The events CSV and the PDF report download from the browser and parse."""
     open_detection(page, app_url)
-    data = download(page, re.compile(r"csv", re.I))
+    data = download(page, re.compile(r"events csv", re.I))  # not the per-point flags CSV
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows, "events CSV has no rows although the chart shows anomalies"
     assert {"start", "end"} <= {h.strip().lower() for h in rows[0]}, list(rows[0])
