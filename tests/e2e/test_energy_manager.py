@@ -32,9 +32,17 @@ def test_phone_width_chart_first_signed_energy_and_carpet(page, app_url):
     wait_idle(page, SLOW_MS)
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"the page scrolls sideways at 390 px: {width}"
-    chart_top = page.locator(".js-plotly-plot").first.bounding_box()["y"]
+    # the anomaly chart (the plot holding the "Anomalies" trace), not whichever plot came first
+    chart_top = page.evaluate(
+        """() => Math.min(...[...document.querySelectorAll('.js-plotly-plot')]
+              .filter((el) => (el._fullData || []).some((t) => t.name === 'Anomalies'))
+              .map((el) => el.getBoundingClientRect().top + window.scrollY))"""
+    )
     settings = page.get_by_text("Detection settings", exact=True).first
-    assert chart_top < settings.bounding_box()["y"], "the controls come before the chart"
+    settings_top = page.evaluate(
+        "(el) => el.getBoundingClientRect().top + window.scrollY", settings.element_handle()
+    )
+    assert chart_top < settings_top, ("the controls come before the chart", chart_top, settings_top)
     over, under = _metric(page, "Over-use"), _metric(page, "Under-use")
     assert over.startswith("+") and under.startswith("-"), (over, under)
 
