@@ -47,30 +47,11 @@ from core.detect.pipeline import DetectorSettings
 from core.detect.run import Detection, run_detection
 from core.detect.thresholds import ThresholdSettings
 from core.ingest import quality as q
+from core.store.fleet import ROW_KEYS
 
 KWH_PER = {"Wh": 1e-3, "kWh": 1.0, "MWh": 1e3, "GWh": 1e6}  # energy units of core.detect.events
-COLUMNS: tuple[str, ...] = (
-    "meter",
-    "site",
-    "building_type",
-    "unit",
-    "points",
-    "start",
-    "end",
-    "last_reading",
-    "excess_over_kwh",
-    "excess_under_kwh",
-    "anomaly_hours",
-    "events",
-    "open_events",
-    "worst_type",
-    "worst_cause",
-    "worst_start",
-    "worst_excess_kwh",
-    "missing_share",
-    "flat_runs",
-    "sparkline",
-)
+# the stored row's keys (core.store.fleet), less what the runner adds (a failure's error, the time)
+COLUMNS: tuple[str, ...] = tuple(k for k in ROW_KEYS if k not in ("error", "seconds"))
 
 
 @dataclass(frozen=True)
