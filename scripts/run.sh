@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the app's dependencies and starts it on its bundled sample data.
+# Creates the project's virtual environment (.venv) on the first run, installs the app's
+# dependencies into it, and starts the app on its bundled sample data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install -q --disable-pip-version-check -r requirements.txt
-exec python3 -m streamlit run streamlit_app.py "$@"
+source scripts/venv.sh
+ensure_venv requirements.txt
+exec "$PY" -m streamlit run streamlit_app.py "$@"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the tests need on a fresh Debian/Ubuntu machine, then runs the whole suite
+# Installs everything the tests need on a fresh Debian/Ubuntu machine (Debian packages with apt, Python
+# packages into the project's .venv), then runs the whole suite
 # (core, AppTest and real-browser tests). This is the README's test command; .ci/run calls it.
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -m "not e2e"`).
 set -euo pipefail
@@ -22,8 +23,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${missing[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-python3 -m ruff check .
+# the project's virtual environment (.venv): created on the first run, pins installed when they change
+source scripts/venv.sh
+ensure_venv requirements-dev.txt
+"$PY" -m ruff check .
 # import rules (pyproject.toml [tool.importlinter]): layered wings, streamlit only in core.ui, no circles
 lint-imports --no-cache
 
@@ -32,7 +35,7 @@ lint-imports --no-cache
 # Two processes by default (WATTSUP_TEST_WORKERS): a test file stays in one process (--dist loadfile),
 # so its module fixtures start once; every server a test starts is its process's own.
 status=0
-python3 -m pytest -n "${WATTSUP_TEST_WORKERS:-2}" --dist loadfile "$@" || status=$?
+"$PY" -m pytest -n "${WATTSUP_TEST_WORKERS:-2}" --dist loadfile "$@" || status=$?
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: refusing to report success" >&2
   exit 1

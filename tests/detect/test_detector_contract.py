@@ -80,13 +80,38 @@ def test_scoring_before_fit_raises(name, anomalous):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_fit_returns_self_and_sets_fitted_attributes(name, anomalous):
-    """``fit`` returns the detector and adds only attributes ending in ``_``."""
+    """``fit`` returns the detector and adds only attributes ending in ``_`` (and the private,
+    never saved memo of the last scored frame)."""
     det = make(name)
     before = set(vars(det))
     assert det.fit(anomalous[0]) is det
-    added = set(vars(det)) - before
-    assert added and all(a.endswith("_") for a in added)
+    added = set(vars(det)) - before - {"_last_scores"}
+    assert added and all(a.endswith("_") and not a.startswith("_") for a in added)
     assert det.get_params() == make(name).get_params()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_remembered_scores_equal_a_fresh_pass_and_follow_the_frame(name, anomalous):
+    """The memo of the last scored frame changes nothing: the same frame scores exactly as a fresh
+    pass would, a frame changed in place is scored anew, and a refit forgets the old scores."""
+    frame = anomalous[0].copy()
+    det = make(name).fit(frame)
+    first = det.score(frame)
+    fresh = np.asarray(det._score(frame), dtype=float)
+    np.testing.assert_array_equal(first.to_numpy(), fresh)
+    first.iloc[:] = 0.0  # a caller changing what it got back does not change the memo
+    np.testing.assert_array_equal(det.score(frame).to_numpy(), fresh)
+
+    changed = frame.copy()
+    changed.iloc[len(changed) // 2, changed.columns.get_loc("value")] *= 50.0
+    frame.loc[:, "value"] = changed["value"]  # the same object, new content
+    np.testing.assert_array_equal(
+        det.score(frame).to_numpy(), np.asarray(det._score(frame), dtype=float)
+    )
+    refit = det.fit(changed)
+    np.testing.assert_array_equal(
+        refit.score(changed).to_numpy(), np.asarray(refit._score(changed), dtype=float)
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)

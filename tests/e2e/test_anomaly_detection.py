@@ -146,8 +146,11 @@ def download(page, name: re.Pattern) -> bytes:
     """Click the download button labelled ``name`` (preparing it first if the page asks) and
     return the downloaded bytes."""
     button = page.locator('[data-testid="stDownloadButton"]').get_by_role("button", name=name)
+    prepare = page.locator('[data-testid="stButton"]').get_by_role("button", name=name)
+    # the downloads render after the chart: wait until one of the two is on the page
+    expect(button.or_(prepare).first).to_be_visible(timeout=STEP_MS * 2)
     if not button.count():  # a report built on demand: press "Build/Prepare ... report" first
-        page.locator('[data-testid="stButton"]').get_by_role("button", name=name).first.click()
+        prepare.first.click()
         expect(button.first).to_be_visible(timeout=STEP_MS * 2)
     with page.expect_download(timeout=STEP_MS * 2) as info:
         button.first.click()

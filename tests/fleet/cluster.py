@@ -4,8 +4,10 @@ processes, health-checked (the worker has registered), always stopped."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +19,8 @@ from tests.conftest import REPO
 from tests.store.pg_server import free_port
 
 START_TIMEOUT_S = 90  # a worker imports pandas and scikit-learn on a busy 2-core box
+# the ``dask`` command of the interpreter running the tests (the project's .venv), not PATH's first
+DASK = shutil.which("dask", path=str(Path(sys.executable).parent)) or "dask"
 
 
 class ClusterFailed(RuntimeError):
@@ -34,7 +38,7 @@ def dask_cluster(root: Path) -> Iterator[str]:
     try:
         procs.append(
             _start(
-                ["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                 root / "scheduler.log",
                 env,
             )
@@ -42,7 +46,7 @@ def dask_cluster(root: Path) -> Iterator[str]:
         procs.append(
             _start(
                 [
-                    "dask",
+                    DASK,
                     "worker",
                     address,
                     "--nworkers",

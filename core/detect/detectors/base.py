@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, Self
@@ -62,8 +63,10 @@ class Detector:
     # ---- public API: validate, then delegate ----------------------------------------------------
     def fit(self, frame: pd.DataFrame, *, progress: Progress | None = None) -> Self:
         self._check_frame(frame, fitting=True)
+        self._forget_scores()
         self._fit(frame, progress=progress)
         train = np.asarray(self._score(frame), dtype=float)
+        self._remember_scores(frame, train)
         self.calibration_ = _calibration_table(train)
         self.train_start_ = str(frame.index[0])
         self.train_end_ = str(frame.index[-1])
@@ -72,10 +75,11 @@ class Detector:
     def score(self, frame: pd.DataFrame) -> pd.Series:
         self._check_fitted()
         self._check_frame(frame, fitting=False)
-        out = pd.Series(
-            np.asarray(self._score(frame), dtype=float), index=frame.index, name=self.name
-        )
-        return out
+        values = self._recall_scores(frame)
+        if values is None:
+            values = np.asarray(self._score(frame), dtype=float)
+            self._remember_scores(frame, values)
+        return pd.Series(values.copy(), index=frame.index, name=self.name)
 
     def calibrated(self, frame: pd.DataFrame) -> pd.Series:
         return calibrate(self.score(frame), self.calibration_)
@@ -98,6 +102,27 @@ class Detector:
     @property
     def is_fitted(self) -> bool:
         return hasattr(self, "calibration_")
+
+    # ---- the last scored frame ----------------------------------------------------------------
+    # One detection run asks for the same frame's scores several times: a member's own calibration
+    # in ``fit``, the ensemble's calibration, then ``score_frame``. The raw scores of the last frame
+    # are kept (keyed by its content and the parameters; forgotten on every fit), so each pass is
+    # computed once and the scores are exactly those of a fresh pass. Not a fitted attribute (the
+    # leading underscore keeps it out of saved models).
+    def _forget_scores(self) -> None:
+        self._last_scores = None
+
+    def _remember_scores(self, frame: pd.DataFrame, values: np.ndarray) -> None:
+        self._last_scores = (self._frame_key(frame), values)
+
+    def _recall_scores(self, frame: pd.DataFrame) -> np.ndarray | None:
+        last = getattr(self, "_last_scores", None)
+        if last is None or len(last[1]) != len(frame) or last[0] != self._frame_key(frame):
+            return None
+        return last[1]
+
+    def _frame_key(self, frame: pd.DataFrame) -> str:
+        return frame_digest(frame, repr(self.get_params()))
 
     # ---- to implement ---------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, progress: Progress | None = None) -> None:
@@ -128,6 +153,26 @@ class Detector:
                 f"{self.title} needs at least {self.min_points} readings to learn from, got "
                 f"{int(frame['value'].notna().sum())}"
             )
+
+
+def frame_digest(frame: pd.DataFrame, salt: str = "") -> str:
+    """A digest of ``frame``'s index, column names, dtypes and values (numeric columns by their
+    bytes: 2.4 M rows in ~20 ms; others through pandas' row hashing)."""
+    h = hashlib.blake2b(salt.encode(), digest_size=16)
+    index = frame.index
+    h.update(repr((type(index).__name__, str(index.dtype), list(frame.columns))).encode())
+    h.update(_column_bytes(index))
+    for name in frame.columns:
+        h.update(_column_bytes(frame[name]))
+    return h.hexdigest()
+
+
+def _column_bytes(values: pd.Index | pd.Series) -> bytes:
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biufcmM":
+        return np.ascontiguousarray(values.to_numpy()).tobytes()
+    if isinstance(values, pd.Index):
+        values = values.to_series(index=pd.RangeIndex(len(values)))
+    return pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes()
 
 
 # ---- calibration: raw score -> common sigma-equivalent scale -------------------------------------

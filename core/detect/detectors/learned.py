@@ -162,8 +162,11 @@ class LearnedDetector(Detector):
         y = None if labels is None else labels.reindex(frame.index).astype(float)
         if y is not None and not np.isin(y.dropna().to_numpy(), (0.0, 1.0)).all():
             raise ValueError("labels must be 1 (anomaly), 0 (not an anomaly) or NaN (unknown)")
+        self._forget_scores()
         self._fit_labelled(frame, y, progress)
-        self.calibration_ = _calibration_table(np.asarray(self._score(frame), dtype=float))
+        train = np.asarray(self._score(frame), dtype=float)
+        self._remember_scores(frame, train)
+        self.calibration_ = _calibration_table(train)
         self.train_start_ = str(frame.index[0])
         self.train_end_ = str(frame.index[-1])
         return self
