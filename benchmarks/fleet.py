@@ -211,10 +211,8 @@ def profile(bases, meters: int = 5) -> list[dict]:
     stats = pstats.Stats(prof).stats
     wanted = {
         "IsolationForest.fit": ("_iforest.py", "fit"),
-        "IsolationForest.score_samples (3 calls: calibration, score, calibrated)": (
-            "_iforest.py",
-            "score_samples",
-        ),
+        # one pass per frame (a detector remembers its last scored frame); three before
+        "Isolation Forest scoring (_forest_scores)": ("isolation_forest.py", "_forest_scores"),
         "scikit-learn tag look-ups (__sklearn_tags__)": ("base.py", "__sklearn_tags__"),
         "feature matrix (model_matrix)": ("_common.py", "model_matrix"),
         "meter-fault rules fit": ("meter_fault.py", "_fit"),

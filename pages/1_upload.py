@@ -1,17 +1,24 @@
 """Upload: drop in a file (or pick a bundled sample), check the columns, read the quality report, use it,
-save it as a meter (merged into a saved one by timestamp), delete a saved meter."""
+rank every meter of a long-format file (scored in the session, nothing stored), save it as a meter
+(merged into a saved one by timestamp), delete a saved meter."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from core.charts.fleet_charts import portfolio_table, top_wasters_figure
+from core.charts.report import csv_bytes
 from core.charts.series import series_figure
+from core.fleet.portfolio import with_cost
 from core.ingest.data import MAX_UPLOAD_MB, CleanOptions, DataError, Schema, check_upload
 from core.ui import auth, cache
 from core.ui import meters as saved_meters  # `meters` below: the ids of a long-format file
+from core.ui.portfolio import score_upload, table_columns
+from core.ui.settings import detection_choice
 from core.ui.shell import (
     current_ref,
     describe,
@@ -21,7 +28,7 @@ from core.ui.shell import (
     set_dataset,
 )
 from core.ui.state import kept
-from core.ui.status import reported
+from core.ui.status import prepared, reported
 from core.ui.text import md_escape
 
 require_router()
@@ -246,6 +253,101 @@ if is_current:
     st.page_link(
         "pages/3_anomaly_detection.py", label="Go to anomaly detection", icon=":material/warning:"
     )
+
+# ---- every meter of a long-format file ----------------------------------------------------------
+# session keys: the button was pressed; the last scores (one file's at a time); the table
+FLEET_ASKED, FLEET = "upload_fleet_asked", "upload_fleet"
+FLEET_TABLE, MAX_FAILED_SHOWN = "upload_fleet_table", 20
+meter_key = f"upload_meter_{file_digest[:12]}"  # the Meter selectbox above
+
+
+def _show_meter(names: list[str]) -> None:
+    """A row picked in the table shows that meter above (a callback: before the selectbox is drawn)."""
+    picked = st.session_state[FLEET_TABLE].selection.rows
+    if picked and 0 <= picked[0] < len(names) and names[picked[0]] in meters:
+        st.session_state[meter_key] = names[picked[0]]
+
+
+asked = st.session_state.pop(FLEET_ASKED, False)  # never left over for another file
+if meter is not None and len(meters) >= 2:
+    st.subheader(f"All {len(meters):,} meters of this file")
+    st.caption(
+        "Rank every meter of the file by wasted energy, with the Anomaly detection page's detector "
+        "and threshold. The scores live in this session only: nothing is stored. "
+        "Save meters to keep them and see them on the Portfolio page."
+    )
+    choice = detection_choice()
+    fleet_schema = replace(schema, meter=None)
+    fleet_key = (file_digest, fleet_schema, options, choice)  # what the scores depend on
+    # a callback, not the button's value: a rerun before this line (the sidebar's) would lose it
+    st.button(
+        f"Score all {len(meters):,} meters",
+        key="upload_fleet_score",
+        icon=":material/leaderboard:",
+        on_click=lambda: st.session_state.update({FLEET_ASKED: True}),
+    )
+    if asked:
+        fleet_bytes = data if sample_key is None else cache.sample_bytes(sample_key)[0]
+        scored = prepared(
+            f"Scoring {len(meters):,} meters",
+            lambda progress: score_upload(
+                fleet_bytes, filename, fleet_schema, options, choice, progress
+            ),
+            what_to_do="Check the meter id and consumption columns above.",
+            stop=False,
+        )
+        if scored is not None:
+            st.session_state[FLEET] = (fleet_key, *scored)  # one file's scores at a time
+    found = st.session_state.get(FLEET)
+    if found is not None and found[0] == fleet_key:
+        _, fleet_summary, fleet_rows = found
+        st.success(md_escape(fleet_summary.lines()[0]), icon=":material/leaderboard:")
+        fleet_tariff = st.number_input(
+            "Tariff per kWh",
+            min_value=0.0,
+            step=0.01,
+            format="%.3f",
+            key=kept("upload_fleet_tariff", 0.25),
+        )
+        fleet_shown = with_cost(fleet_rows, fleet_tariff)
+        fleet_table = portfolio_table(fleet_shown)
+        st.plotly_chart(
+            top_wasters_figure(fleet_shown, template=plotly_template()),
+            key="upload_fleet_top",
+            width="stretch",
+        )
+        st.dataframe(
+            fleet_table,
+            key=FLEET_TABLE,
+            hide_index=True,
+            width="stretch",
+            column_config=table_columns(links=False),
+            on_select=lambda names=fleet_table["meter"].tolist(): _show_meter(names),
+            selection_mode="single-row",
+        )
+        st.caption("Pick a row to show that meter above.")
+        failed = fleet_table[fleet_table["error"].notna()]
+        if len(failed):
+            lines = [
+                f"- {md_escape(m)}: {md_escape(e)}"
+                for m, e in zip(failed["meter"][:MAX_FAILED_SHOWN], failed["error"], strict=False)
+            ]
+            if len(failed) > MAX_FAILED_SHOWN:
+                lines.append(f"- … and {len(failed) - MAX_FAILED_SHOWN:,} more (the Error column)")
+            st.warning(
+                f"**{len(failed):,} of {len(fleet_table):,} meters could not be scored:**\n"
+                + "\n".join(lines),
+                icon=":material/warning:",
+            )
+        st.download_button(
+            "Portfolio CSV",
+            lambda: csv_bytes(fleet_table.drop(columns="open")),
+            file_name=f"{Path(filename).stem}_portfolio.csv",
+            mime="text/csv",
+            key="upload_fleet_csv",
+            on_click="ignore",
+            icon=":material/download:",
+        )
 
 # ---- saved meters -------------------------------------------------------------------------------
 NEW_METER = "(a new meter)"

@@ -130,11 +130,14 @@ def run_fleet(
     progress: Progress | None = None,
     flush: int = FLUSH,
     escape: Callable[[Any], Any] | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> FleetSummary:
     """Score ``source`` and write every meter's row to ``repo`` (a new run), ``out`` and
     ``events_out`` (CSV) as it comes back; ``tariff`` (per kWh) adds the ``cost`` column.
     ``escape`` is applied to every CSV cell (the command line passes
-    ``core.charts.report.escape_cell``, so a meter named ``=cmd`` never runs in a spreadsheet)."""
+    ``core.charts.report.escape_cell``, so a meter named ``=cmd`` never runs in a spreadsheet).
+    ``on_row(row)`` gets each meter's ``outcome_row`` as it comes back (the Upload page keeps an
+    upload's rows in memory this way, storing nothing)."""
     summary = FleetSummary(source.description)
     run = (
         repo.start(source.description, runner=runner, settings=settings.to_dict(), owner=owner)
@@ -158,6 +161,8 @@ def run_fleet(
         ):
             summary.add(outcome)
             row = outcome_row(outcome)
+            if on_row is not None:
+                on_row(row)
             if rows_csv is not None:
                 rows_csv.writerow(_escaped(_csv_row(row, tariff), escape))
             if events_csv is not None and outcome.result is not None:

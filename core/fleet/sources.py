@@ -16,6 +16,8 @@ a file             ``file_source(path)``: one meter, or with a meter column (LEA
                    small Parquet table and are read on the worker by ``parse_upload``, the
                    reader every upload goes through
 a folder           ``folder_source(path)``: every CSV / JSON / Parquet file in it, each as above
+an upload          ``upload_source(data, filename)``: the bytes of one file, exactly as ``file_source``
+                   reads a file on disk (the Upload page's "Score all meters")
 =================  ==========================================================================
 
 A ``metadata.csv`` beside the files with a ``building_id`` column (LEAD's layout: ``site_id``,
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -177,20 +179,43 @@ def folder_source(
     return Source(f"{len(files)} files in {path}", items(), None)
 
 
+def upload_source(
+    data: bytes, filename: str, schema: Schema = Schema(), options: CleanOptions = CleanOptions()
+) -> Source:
+    """The bytes of one upload, read as ``file_source`` reads a file: a single meter, or every id of
+    its meter column (long format); ``schema.meter`` (the one meter the Upload page shows) is
+    ignored. An upload has no ``metadata.csv`` beside it, so sites and types stay unknown."""
+    schema = replace(schema, meter=None)
+    ids, items = _table_items(data, filename, Path(filename).stem, schema, options, {})
+    return Source(f"{ids} meters in {filename}", items, ids)
+
+
 def _file_items(
     path: Path,
     schema: Schema,
     options: CleanOptions,
     meta: dict[str, tuple[str | None, str | None]],
 ) -> tuple[int, Iterator[MeterItem]]:
-    """How many meters ``path`` holds and their items (the table is read once, here)."""
-    data = path.read_bytes()
-    check_upload(len(data), path.name)
-    raw = read_table(data, path.name).frame
-    roles = resolve(guess_columns(raw), schema, path.name)
+    """How many meters the file at ``path`` holds and their items."""
+    return _table_items(path.read_bytes(), path.name, path.stem, schema, options, meta)
+
+
+def _table_items(
+    data: bytes,
+    filename: str,
+    stem: str,
+    schema: Schema,
+    options: CleanOptions,
+    meta: dict[str, tuple[str | None, str | None]],
+) -> tuple[int, Iterator[MeterItem]]:
+    """How many meters a file's bytes hold and their items (the table is read once, here); a
+    file without a meter column is one meter named ``stem``."""
+    check_upload(len(data), filename)
+    raw = read_table(data, filename).frame
+    roles = resolve(guess_columns(raw), schema, filename)
     if roles.meter_col is None:
-        site, kind = meta.get(path.stem, (None, None))
-        return 1, iter([BytesItem(path.stem, data, path.name, schema, options, site, kind)])
+        site, kind = meta.get(stem, (None, None))
+        return 1, iter([BytesItem(stem, data, filename, schema, options, site, kind)])
     ids = raw[roles.meter_col].astype("string")
     groups = {str(k): v for k, v in ids.groupby(ids, sort=False).indices.items()}
     # the columns each slice is read with: the ones found here, so every slice reads alike
@@ -211,7 +236,7 @@ def _file_items(
             yield BytesItem(
                 meter_id,
                 _table_bytes(part),
-                f"{path.name} ({roles.meter_col} {meter_id})",
+                f"{filename} ({roles.meter_col} {meter_id})",
                 sliced,
                 options,
                 site,
