@@ -10,6 +10,8 @@
 - ``auth``: sign-in in the sidebar (local accounts, or ``st.login`` with an ``[auth]`` secret) and
   what the visitor may do (``current_access``, ``current_owner``, ``can``, ``require_role``);
 - ``database``: the app's store, opened once per process (``store``, ``database_exists``);
+- ``hosting``: configuration from ``st.secrets`` (``apply_secrets``) and the hosted demo's
+  storage notice (``storage_notice``);
 - ``text``: ``md_escape`` for file-derived text in markdown;
 - ``memory``: keeps Streamlit's garbage collection after each run cheap (``freeze_imports``).
 

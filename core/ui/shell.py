@@ -24,8 +24,8 @@ import streamlit as st
 
 from core.ingest.data import DataError, Dataset
 from core.store.memory import BoundedLRU
-from core.ui import auth, cache, meters
-from core.ui.memory import freeze_imports
+from core.ui import auth, cache, hosting, meters
+from core.ui.memory import freeze_imports, limit_malloc_arenas
 from core.ui.state import forget
 from core.ui.text import md_escape
 
@@ -95,8 +95,10 @@ def require_router() -> None:
     run is thrown away, before anyone could have pressed anything.
 
     It is also where each run starts, so it keeps Streamlit's collection after the run cheap
-    (``core.ui.memory.freeze_imports``).
+    (``core.ui.memory.freeze_imports``) and, once per process, caps glibc's malloc arenas
+    (``core.ui.memory.limit_malloc_arenas``).
     """
+    limit_malloc_arenas()
     freeze_imports()
     if st.session_state.pop(
         ROUTER_FLAG, False
@@ -294,7 +296,8 @@ def _saved_meters() -> list[str]:
 
 def sidebar(pages: dict[str, Any] | None = None) -> None:
     """App navigation (our own labels) and the current dataset with a switch to a bundled sample
-    or a saved meter."""
+    or a saved meter; on a hosted server without a database, that saved data may not persist."""
+    hosting.apply_secrets()  # before anything opens the database
     restore_from_url()
     with st.sidebar:
         st.markdown("### ⚡ WattsUp")
@@ -343,3 +346,5 @@ def sidebar(pages: dict[str, Any] | None = None) -> None:
             on_change=_switch_dataset,
             help="A bundled sample, or a meter saved on the Upload page.",
         )
+        if notice := hosting.storage_notice():
+            st.caption(notice)

@@ -25,6 +25,7 @@ import streamlit as st
 
 from core.errors import DataError
 from core.ui.cache import Progress
+from core.ui.memory import release_memory
 from core.ui.text import md_escape
 
 T = TypeVar("T")
@@ -94,7 +95,9 @@ def prepared(
         except Exception as err:  # any failure reads as one line; the traceback goes to the log
             box.update(label=f"{label}: failed", state="error", expanded=False)
             failure = err
+            release_memory()
         else:
+            release_memory()  # a fit's scratch memory back to the system (core.ui.memory)
             box.update(label=ready or f"{label}: done", state="complete", expanded=False)
             return result
     _fail(failure, label, what_to_do, hint, stop)
