@@ -17,7 +17,7 @@ from core.fleet.portfolio import with_cost
 from core.ingest.data import MAX_UPLOAD_MB, CleanOptions, DataError, Schema, check_upload
 from core.ui import auth, cache
 from core.ui import meters as saved_meters  # `meters` below: the ids of a long-format file
-from core.ui.portfolio import score_upload, table_columns
+from core.ui.fleet_scoring import score_upload, table_columns
 from core.ui.settings import detection_choice
 from core.ui.shell import (
     current_ref,

@@ -166,7 +166,7 @@ def dockerignore() -> list[tuple[bool, re.Pattern[str]]]:
         "core/__main__.py",
         "core/store/db.py",
         "pages/1_upload.py",
-        "models/pretrained/7070462e0bae4c02/lstm-ecb9473b53967045/meta.json",
+        "models/pretrained/7070462e0bae4c02/lstm-bb88948d7e575e5c/meta.json",
         "sample_data/README.md",
     ],
 )
