@@ -4,9 +4,11 @@ plot is drawn with its anomalies outlined; clicking the largest event zooms the 
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from .conftest import SLOW_MS, STEP_MS, assert_no_exception, open_app, wait_for_trace, wait_idle
@@ -32,16 +34,23 @@ def test_phone_width_chart_first_signed_energy_and_carpet(page, app_url):
     wait_idle(page, SLOW_MS)
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"the page scrolls sideways at 390 px: {width}"
-    # the anomaly chart (the plot holding the "Anomalies" trace), not whichever plot came first
-    chart_top = page.evaluate(
-        """() => Math.min(...[...document.querySelectorAll('.js-plotly-plot')]
-              .filter((el) => (el._fullData || []).some((t) => t.name === 'Anomalies'))
-              .map((el) => el.getBoundingClientRect().top + window.scrollY))"""
-    )
-    settings = page.get_by_text("Detection settings", exact=True).first
-    settings_top = page.evaluate(
-        "(el) => el.getBoundingClientRect().top + window.scrollY", settings.element_handle()
-    )
+    # the anomaly chart (the plot holding the "Anomalies" trace), not whichever plot came first,
+    # against the settings heading; polled: a rerun still laying the page out can move either
+    tops = """() => {
+        const charts = [...document.querySelectorAll('.js-plotly-plot')]
+            .filter((el) => (el._fullData || []).some((t) => t.name === 'Anomalies'))
+            .map((el) => el.getBoundingClientRect().top + window.scrollY);
+        const heading = [...document.querySelectorAll('*')].find(
+            (el) => el.children.length === 0 && el.textContent.trim() === 'Detection settings');
+        return [charts.length ? Math.min(...charts) : null,
+                heading ? heading.getBoundingClientRect().top + window.scrollY : null];
+    }"""
+    with contextlib.suppress(PlaywrightTimeoutError):  # the assertion below reports the positions
+        page.wait_for_function(
+            f"() => {{ const [c, s] = ({tops})(); return c !== null && s !== null && c < s; }}",
+            timeout=STEP_MS,
+        )
+    chart_top, settings_top = page.evaluate(tops)
     assert chart_top < settings_top, ("the controls come before the chart", chart_top, settings_top)
     over, under = _metric(page, "Over-use"), _metric(page, "Under-use")
     assert over.startswith("+") and under.startswith("-"), (over, under)
