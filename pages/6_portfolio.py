@@ -12,6 +12,7 @@ from core.charts.fleet_charts import (
 )
 from core.fleet.portfolio import with_cost
 from core.ui import auth
+from core.ui.fleet_scoring import table_columns
 from core.ui.portfolio import latest_portfolio, score_saved_meters
 from core.ui.settings import detection_choice
 from core.ui.shell import require_router
@@ -80,24 +81,5 @@ st.dataframe(
     key="fleet_table",
     hide_index=True,
     width="stretch",
-    column_config={
-        "meter": st.column_config.TextColumn("Meter", pinned=True),
-        "open": st.column_config.LinkColumn("Open", display_text="Open", help="Anomaly detection"),
-        "site": "Site",
-        "building_type": "Type",
-        "unit": "Unit",
-        "excess_over_kwh": st.column_config.NumberColumn("Over-use (kWh)", format="%.0f"),
-        "cost": st.column_config.NumberColumn("Cost", format="%.2f"),
-        "excess_under_kwh": st.column_config.NumberColumn("Under-use (kWh)", format="%.0f"),
-        "anomaly_hours": st.column_config.NumberColumn("Anomaly hours", format="%.0f"),
-        "open_events": "Open events",
-        "events": "Events",
-        "worst": "Worst event",
-        "worst_cause": st.column_config.TextColumn("Cause", width="large"),
-        "missing_pct": st.column_config.NumberColumn("Missing %", format="%.1f"),
-        "flat_runs": "Flat runs",
-        "last_reading": st.column_config.DatetimeColumn("Last reading", format="YYYY-MM-DD HH:mm"),
-        "sparkline": st.column_config.LineChartColumn("Daily use", width="medium"),
-        "error": "Error",
-    },
+    column_config=table_columns(),
 )
