@@ -183,11 +183,11 @@ def _evaluate_one(
     start = time.perf_counter()
     result = run_detection(frame, settings, ThresholdSettings(), freq=freq, unit=unit, detector=det)
     score_seconds = time.perf_counter() - start
-    scored, flags = result.scored, result.flags
+    scored, flags, spans = result.scored, result.flags, result.event_mask()
     if until is not None:  # metrics on the readings nobody gave feedback on
         after = labels.index >= until
-        labels, scored, flags = labels[after], scored[after], flags[after]
-    metrics = evaluate(labels, scored["score"], flags, seed=seed)
+        labels, scored, flags, spans = labels[after], scored[after], flags[after], spans[after]
+    metrics = evaluate(labels, scored["score"], flags, seed=seed, events=spans)
     out: dict[str, Any] = {"detector": name}
     if getattr(det, "shortfall_", ""):
         out["note"] = det.shortfall_

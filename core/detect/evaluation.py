@@ -33,15 +33,23 @@ METRICS: tuple[str, ...] = (
 )
 
 
-def evaluate(labels: Any, scores: Any, flags: Any, *, seed: int = 0) -> dict[str, float]:
+def evaluate(
+    labels: Any, scores: Any, flags: Any, *, seed: int = 0, events: Any = None
+) -> dict[str, float]:
     """Metrics for ``scores``/``flags`` against 0/1 ``labels``, plus ``random_<metric>`` for each.
 
-    The random baseline draws uniform scores (seeded) and flags the same number of points as
-    ``flags`` does, the highest random scores first. Series are aligned on their index; arrays must
+    ``events``, when given, is a boolean mask of the readings inside the detection's events (flags
+    with the gaps the events bridge, ``Detection.event_mask()``): the event-wise metrics then count
+    the events a person is shown rather than bare runs of flags. The random baseline draws uniform
+    scores (seeded) and flags the same number of points as ``flags`` does, the highest random
+    scores first; its events are its runs of flags. Series are aligned on their index; arrays must
     have equal length.
     """
     y, s, f = _prepare(labels, scores, flags)
     out = _metrics(y, s, f)
+    if events is not None:
+        _, _, spans = _prepare(labels, scores, events)
+        out.update(_event_metrics(y, spans))
     rng = np.random.default_rng(seed)
     r = rng.random(y.size)
     rf = np.zeros(y.size, dtype=bool)

@@ -1,8 +1,10 @@
 """Flags -> events: when, how long, how much energy, what kind, and one sentence a person can read.
 
 Runs of flagged points become events; runs separated by at most ``merge_gap`` unflagged steps are
-merged into one (``merge_gap=0`` keeps every run apart). An event spans from its first to its last
-flagged point, bridged gaps included, and its energy sums cover that whole span.
+merged into one (``merge_gap=0`` keeps every run apart). Then neighbouring events of one fault type
+(``flat``, ``drop_to_zero``) up to a day apart (``MERGE_HOURS``) become one: a stuck or zeroed
+meter is one fault however often a stray reading interrupts it. An event spans from its first to
+its last flagged point, bridged gaps included, and its energy sums cover that whole span.
 
 Energy: for power units (W, kW, MW, GW) each reading is multiplied by the step in hours; for energy
 units (Wh, kWh, ...) and anything else readings are summed as they are. The unit of ``actual``,
@@ -17,8 +19,8 @@ Types, checked in this order (the first rule that matches wins):
     at least 80 % of the readings are at most 5 % of the mean expected reading, and that expectation
     is above zero.
 ``flat``
-    a run of identical readings at least three steps long covering at least 80 % of the event (a
-    stuck register or a repeated last value).
+    at least 80 % of the event's readings sit in runs of identical readings at least three steps
+    long (a stuck register, a repeated last value, a register that sticks again after each move).
 ``off_hours``
     net over-use, most points at night (22:00-06:00) or on a weekend, and the expected level there is
     at or below the series' median expected level.
@@ -66,6 +68,8 @@ ZERO_FRACTION = 0.05  # "about zero" relative to what was expected
 ONE_SIDED = 0.8
 CORE_SHARE = 0.8  # smoothed scores often add a normal reading at each edge of a fault
 NIGHT_START, NIGHT_END = 22, 6
+# Neighbouring events of one fault type this many hours apart (or closer) are one event.
+MERGE_HOURS: dict[str, float] = {"flat": 24.0, "drop_to_zero": 24.0}
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -111,12 +115,11 @@ def find_events(
         median_expected = (
             float(np.nanmedian(_column(scored, "expected"))) if "expected" in scored else np.nan
         )
-    out = pd.DataFrame(
-        [
-            _event(scored, flag, a, b, step_h, unit, per_reading, median_expected, names)
-            for a, b in spans
-        ]
-    )
+
+    def make(a: int, b: int, kind: str | None = None) -> dict:
+        return _event(scored, flag, a, b, step_h, unit, per_reading, median_expected, names, kind)
+
+    out = pd.DataFrame(_merge_by_type(spans, make, _steps(scored.index, step_h)))
     if out.empty:
         out = _empty()
     else:
@@ -136,6 +139,33 @@ def _spans(flag: np.ndarray, merge_gap: int) -> list[tuple[int, int]]:
     keep = np.r_[True, starts[1:] - stops[:-1] > merge_gap]  # a run that starts a new event
     ends = np.r_[np.flatnonzero(keep)[1:] - 1, starts.size - 1]
     return list(zip(starts[keep].tolist(), stops[ends].tolist(), strict=True))
+
+
+def _steps(index: pd.DatetimeIndex, step_h: float) -> dict[str, int]:
+    """How many unflagged steps each merge rule of ``MERGE_HOURS`` bridges at this step."""
+    return {
+        kind: int(round(hours / step_h)) if step_h > 0 else 0 for kind, hours in MERGE_HOURS.items()
+    }
+
+
+def _merge_by_type(spans: list[tuple[int, int]], make, gaps: dict[str, int]) -> list[dict]:
+    """Events of ``spans``, neighbours joined by the rules of ``MERGE_HOURS``: a stuck register
+    that moves once and sticks again, or a meter at zero for two days with one stray reading, is
+    one fault, not two. The joined event keeps that type and is worded again over its whole span."""
+    events: list[dict] = []
+    bounds: list[tuple[int, int]] = []
+    for a, b in spans:
+        event = make(a, b)
+        if events:
+            last, (pa, pb) = events[-1], bounds[-1]
+            limit = gaps.get(event["type"], 0) if event["type"] == last["type"] else 0
+            if 0 < a - pb <= limit:
+                event, a = make(pa, b, event["type"]), pa
+                events.pop()
+                bounds.pop()
+        events.append(event)
+        bounds.append((a, b))
+    return events
 
 
 def energy_unit_of(unit: str) -> str:
@@ -179,6 +209,7 @@ def _event(
     per_reading: float,
     median_expected: float,
     names: np.ndarray | None = None,
+    kind: str | None = None,
 ) -> dict:
     part = scored.iloc[a:b]
     value = part["value"].to_numpy(dtype=float)
@@ -202,7 +233,7 @@ def _event(
         holiday=(holiday := _holiday_of(names[a:b]) if names is not None else ""),
         holiday_day=part.index[np.flatnonzero(names[a:b] == holiday)[0]] if holiday else None,
     )
-    kind = _type(info)
+    kind = kind or _type(info)
     return {
         "start": part.index[0],
         "end": part.index[-1],
@@ -255,7 +286,7 @@ def _type(s: _Span) -> str:
     exp = s.mean_expected
     if v.size and exp > 0 and (np.abs(v) <= ZERO_FRACTION * exp).mean() >= CORE_SHARE:
         return "drop_to_zero"
-    if _longest_repeat(s.value) >= max(FLAT_MIN_STEPS, CORE_SHARE * s.steps):
+    if _repeated_share(s.value) >= CORE_SHARE:
         return "flat"
     if s.net > 0 and _mostly_off_hours(s.part.index) and exp <= s.median_expected:
         return "off_hours"
@@ -269,13 +300,14 @@ def _type(s: _Span) -> str:
     return "spike" if s.net > 0 else "dip"
 
 
-def _longest_repeat(values: np.ndarray) -> int:
-    """Length of the longest run of identical consecutive (non-missing) readings."""
-    if values.size == 0:
-        return 0
+def _repeated_share(values: np.ndarray) -> float:
+    """Share of the readings that sit in a run of at least ``FLAT_MIN_STEPS`` identical ones."""
+    if values.size < FLAT_MIN_STEPS:
+        return 0.0
     same = np.r_[False, np.isclose(values[1:], values[:-1], rtol=1e-9, atol=0.0)]
     starts = np.flatnonzero(~same)
-    return int(np.diff(np.r_[starts, values.size]).max())
+    lengths = np.diff(np.r_[starts, values.size])
+    return float(lengths[lengths >= FLAT_MIN_STEPS].sum() / values.size)
 
 
 def _off_hours(index: pd.DatetimeIndex) -> np.ndarray:

@@ -38,6 +38,10 @@ from core.detect.thresholds import (
     threshold_value,
 )
 
+# Flags at most this many unflagged steps apart are one event (chosen leave-one-building-out:
+# ``python -m core tune``, docs/benchmarks.md).
+DEFAULT_MERGE_GAP = 1
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -68,6 +72,17 @@ class Detection:
     @property
     def n_flagged(self) -> int:
         return int(self.flags.sum())
+
+    def event_mask(self) -> pd.Series:
+        """True for every reading from an event's start to its end (the gaps it bridges included)."""
+        mask = np.zeros(len(self.scored), dtype=bool)
+        if len(self.events):
+            index = self.scored.index
+            starts = index.get_indexer(pd.DatetimeIndex(self.events["start"]))
+            ends = index.get_indexer(pd.DatetimeIndex(self.events["end"]))
+            for a, b in zip(starts, ends, strict=True):
+                mask[a : b + 1] = True
+        return pd.Series(mask, index=self.scored.index, name="event")
 
     @property
     def n_events(self) -> int:
@@ -105,7 +120,7 @@ def detect_events(
     freq: pd.Timedelta | str,
     unit: str,
     reference: Reference | None = None,
-    merge_gap: int = 1,
+    merge_gap: int = DEFAULT_MERGE_GAP,
 ) -> Detection:
     """Flags and events of a scored frame: the steps a threshold slider re-runs (never a refit).
 

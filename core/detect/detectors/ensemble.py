@@ -26,6 +26,15 @@ DEFAULT_MEMBERS: tuple[str, ...] = ("isolation_forest", "meter_fault")
 # so ``calibrated > k`` flags a fixed share of training points: 2.3 % at 2.0 (0.13 % at 3.0, which
 # would cap recall near 7 % on meters with ~2 % anomalous hours, as in the labelled LEAD data).
 DEFAULT_K = 2.0
+# A fault no working meter produces (half a day of identical readings, or at zero while the usual
+# level is well above it: ``MeterFaultDetector.sure``) is a fault whatever the rest of the file
+# looks like. The rank-based calibration cannot say so when such stretches fill a large share of
+# the file: ten stuck days are 3 % of a year, share the top rank and calibrate near 1.5, below the
+# threshold. So the ensemble's calibrated score is at least ``FAULT_FLOOR`` there, unless the
+# training file is mostly such stretches (over ``FAULT_NATURAL``: a series that is flat or at
+# zero most of the time, where that is how it behaves).
+FAULT_FLOOR = DEFAULT_K + 0.5
+FAULT_NATURAL = 0.25
 COMBINERS = ("max", "mean", "top2")
 
 
@@ -81,6 +90,8 @@ class EnsembleDetector(Detector):
                 kwargs.setdefault("causal", True)
             fitted[m] = REGISTRY[m](**kwargs).fit(frame, progress=sub)
         self.members_ = fitted
+        sure = self._strong_faults(frame)
+        self.fault_share_ = float(sure.mean()) if sure is not None and sure.size else 0.0
 
     def member_scores(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Each member's calibrated score, one column per member (-inf: a rule did not fire)."""
@@ -96,6 +107,24 @@ class EnsembleDetector(Detector):
                 z = z.where(det.score(frame) >= fires_at, -np.inf).where(z.notna())
             out[m] = z
         return pd.DataFrame(out)
+
+    def calibrated(self, frame: pd.DataFrame) -> pd.Series:
+        """The calibrated combined score, raised to ``FAULT_FLOOR`` where a fault rule is sure."""
+        z = super().calibrated(frame)
+        if getattr(self, "fault_share_", 0.0) > FAULT_NATURAL:  # models fitted before it: 0
+            return z
+        sure = self._strong_faults(frame)
+        if sure is None or not sure.any():
+            return z
+        values = z.to_numpy(dtype=float)
+        raised = np.where(sure & np.isfinite(values), np.fmax(values, FAULT_FLOOR), values)
+        return pd.Series(raised, index=z.index, name=z.name)
+
+    def _strong_faults(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """Where a member that knows sure faults (``sure(frame)``) marks one (None: no such
+        member)."""
+        marks = [det.sure(frame) for det in self.members_.values() if hasattr(det, "sure")]
+        return np.logical_or.reduce(marks) if marks else None
 
     def lookback(self, index: pd.DatetimeIndex) -> int:
         members = getattr(self, "members_", {})

@@ -38,6 +38,9 @@ class MeterFaultDetector(Detector):
     * jump: a step change larger than ``jump_k`` times the largest usual step (the 99th percentile
       of step changes in training); score = size / limit.
 
+    ``sure(frame)`` marks the runs no working meter produces (``sure_hours`` of identical readings,
+    or at about zero): the ensemble keeps them above its threshold whatever their rank.
+
     The score is the largest rule score, so it grows with run length or severity. Points where no
     rule fires score below 1 (their step change over the jump limit), which keeps them ranked.
     ``causal=True`` (live detection) counts a run only up to each reading, so a stuck meter or a
@@ -53,11 +56,13 @@ class MeterFaultDetector(Detector):
         min_flat_hours: float = 6.0,
         zero_fraction: float = 0.05,
         jump_k: float = 3.0,
+        sure_hours: float = 12.0,
         causal: bool = False,
     ) -> None:
         self.min_flat_hours = min_flat_hours
         self.zero_fraction = zero_fraction
         self.jump_k = jump_k
+        self.sure_hours = sure_hours
         self.causal = causal
 
     def _min_run(self, frame: pd.DataFrame) -> int:
@@ -75,23 +80,36 @@ class MeterFaultDetector(Detector):
         self.jump_scale_ = float(np.quantile(steps, 0.99)) if steps.size else 0.0
         self.jump_scale_ = max(self.jump_scale_, 1e-9 * max(1.0, self.level_))
 
-    def _score(self, frame: pd.DataFrame) -> np.ndarray:
+    def _runs(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values, and per reading the length of its run of identical readings and of readings at
+        about zero (0 outside such runs); up to that reading only when ``causal``."""
         v = frame["value"].to_numpy(dtype=float)
-        finite = np.isfinite(v)
-        min_run = self._min_run(frame)
         tol = 1e-9 * max(1.0, self.level_)
-
         same = np.r_[False, np.abs(np.diff(v)) <= tol]  # equal to the previous reading
         if self.causal:  # the run so far, counting the reading the repeats started from
             flat_runs = np.where(same, run_lengths(same, so_far=True) + 1, 0.0)
         else:
             flat_runs = run_lengths(same | np.r_[same[1:], False])
-        flat = np.where(flat_runs >= min_run, flat_runs / min_run, 0.0)
-
-        zero = np.zeros(v.size)
+        low_runs = np.zeros(v.size)
         if self.level_ > 0:
-            low = finite & (v <= self.zero_fraction * self.level_) & (v >= 0)
-            zero = np.where(low, 1.0 + run_lengths(low, so_far=self.causal) / min_run, 0.0)
+            low = np.isfinite(v) & (v <= self.zero_fraction * self.level_) & (v >= 0)
+            low_runs = run_lengths(low, so_far=self.causal)
+        return v, flat_runs, low_runs
+
+    def sure(self, frame: pd.DataFrame) -> np.ndarray:
+        """Readings in a run no working meter produces: ``sure_hours`` or more of identical
+        readings, or of readings at about zero while the usual level is well above it."""
+        self._check_fitted()
+        _, flat_runs, low_runs = self._runs(frame)
+        steps = self.sure_hours * steps_per(frame.index, pd.Timedelta("1h"))
+        return (flat_runs >= steps) | (low_runs >= steps)
+
+    def _score(self, frame: pd.DataFrame) -> np.ndarray:
+        v, flat_runs, low_runs = self._runs(frame)
+        finite = np.isfinite(v)
+        min_run = self._min_run(frame)
+        flat = np.where(flat_runs >= min_run, flat_runs / min_run, 0.0)
+        zero = np.where(low_runs > 0, 1.0 + low_runs / min_run, 0.0)
 
         negative = np.where(finite & (v < 0), 2.0 + np.abs(v) / max(self.level_, 1e-9), 0.0)
 
