@@ -77,6 +77,7 @@ source = st.file_uploader(
 
 samples = cache.sample_options()
 ref = current_ref()
+AUTO_USED = "upload_auto_used"  # the upload (file and choices) last made current by itself
 if source is None:
     default_sample = (
         ref.name if ref.source == "sample" and ref.name in samples else next(iter(samples))
@@ -234,6 +235,14 @@ st.plotly_chart(
 )
 st.caption(f"{facts['Period']}. Long series are thinned for display (MinMaxLTTB keeps every peak).")
 
+if new_ref.source == "upload" and new_ref != ref and st.session_state.get(AUTO_USED) != new_ref:
+    # a file someone drops here is what they want to analyse: it (with the choices above) becomes
+    # the current dataset at once, so going straight to Anomaly detection never shows the sample
+    # (once per file and choices: "Use this dataset" brings it back after another was picked)
+    st.session_state[AUTO_USED] = new_ref
+    pin_upload(digest, filename, cache.upload_bytes(digest))
+    set_dataset(new_ref)
+    st.rerun()
 is_current = new_ref == ref
 if st.button(
     "Use this dataset",

@@ -105,8 +105,7 @@ def test_metrics_panel_only_with_labels(shared_data):
     path = shared_data / "lead_dev" / "building_1074.csv"
     at = app(detection_choice=detection(["seasonal_naive"]))  # fast; finds LEAD's labelled faults
     at.file_uploader(key="upload_file").upload(path.name, path.read_bytes(), "text/csv")
-    at.run()
-    at.button(key="upload_use").click().run()
+    at.run()  # an uploaded file becomes the current dataset by itself
     open_page(at, PAGE)
     frame = _metrics(at)
     assert frame is not None, "metrics table missing for a labelled dataset"

@@ -34,16 +34,34 @@ def test_resample_changes_rows():
 
 
 def test_uploaded_file_becomes_current(lead_bytes):
-    """An uploaded LEAD file is parsed (labels found) and can be used by every page."""
+    """An uploaded LEAD file is parsed (labels found) and becomes the current dataset of every
+    page at once: no extra click, so going straight to Anomaly detection analyses it."""
     name, data = lead_bytes
     at = app()
     at.file_uploader(key="upload_file").upload(name, data, "text/csv")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert metric(at, "Rows") == "8,784"
-    at.button(key="upload_use").click().run()
+    assert at.button(key="upload_use").disabled  # nothing left to click
+    assert any("is the current dataset" in s.value for s in at.success)
     ref = at.session_state["dataset_key"]
     assert ref.source == "upload" and ref.name == name and len(ref.digest) == 64
+
+
+def test_use_this_dataset_brings_an_upload_back_after_a_sample(lead_bytes):
+    """Made current by itself once; after another dataset was picked, the button brings it back."""
+    name, data = lead_bytes
+    at = app()
+    at.file_uploader(key="upload_file").upload(name, data, "text/csv")
+    at.run()
+    from core.ui.cache import DatasetRef
+
+    at.session_state["dataset_key"] = DatasetRef.sample("uk_demand")
+    at.run()
+    assert not at.exception
+    assert at.session_state["dataset_key"].name == "uk_demand"  # not taken back without a click
+    at.button(key="upload_use").click().run()
+    assert at.session_state["dataset_key"].name == name
 
 
 def test_bad_file_gives_one_line_error_and_hint():
@@ -101,7 +119,6 @@ def test_crafted_header_and_name_render_as_text():
     assert not at.exception, [e.value for e in at.exception]
     warnings = " ".join(m.value for m in at.markdown if "No unit in the column name" in m.value)
     assert md_escape(link) in warnings
-    at.button(key="upload_use").click().run()
     assert md_escape(name) in at.success[0].value
     assert md_escape(name) in sidebar_markdown(at)
     shown = page_text(at) + sidebar_markdown(at)

@@ -97,3 +97,13 @@ def test_other_event_types_a_few_hours_apart_stay_apart():
     flags = pd.Series(values >= 39.0, index=scored.index)
     out = find_events(scored, flags, freq="1h", unit="kWh")
     assert list(out["type"]) == ["spike", "spike"]
+
+
+def test_a_meter_at_zero_for_a_third_of_the_year_is_one_event(shared_data):
+    frame, ds = _lead(shared_data, "118")
+    frame.loc["2016-04-01":"2016-07-31", "value"] = 0.0  # four months at zero
+    found = run_detection(frame, DetectorSettings(), freq=ds.freq, unit=ds.unit)
+    inside = _events_in(found, "2016-04-01", "2016-07-31 23:00")
+    assert len(inside) == 1, inside[["start", "end", "type"]]
+    assert inside.iloc[0]["type"] == "drop_to_zero"
+    assert inside.iloc[0]["duration_h"] >= 120 * 24

@@ -25,8 +25,8 @@ def upload(page, path: Path) -> None:
 
 
 def test_real_csv_becomes_the_current_dataset(page, app_url):
-    """A real meter CSV uploaded through the file chooser gets a data-quality report and, after
-    "Use this dataset", is the current dataset on the other pages."""
+    """A real meter CSV uploaded through the file chooser gets a data-quality report and is at
+    once the current dataset on the other pages (no "Use this dataset" click needed)."""
     if not REAL_FILE.is_file():
         pytest.fail(f"real data missing: {REAL_FILE}")
     open_app(page, app_url, "upload", "Upload")
@@ -37,10 +37,12 @@ def test_real_csv_becomes_the_current_dataset(page, app_url):
     )
     use = page.get_by_role("button", name=re.compile(r"use this dataset", re.I))
     expect(use).to_be_visible(timeout=PARSE_MS)
+    current = page.get_by_text(re.compile(r"building_118\.csv.* is the current dataset"))
+    expect(current).to_be_visible(timeout=PARSE_MS)  # the upload's own report, not the sample's
+    expect(use).to_be_disabled(timeout=PARSE_MS)
     wait_idle(page, PARSE_MS)
     shot(page, "upload")
     assert_no_exception(page)
-    use.click()
 
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar).to_contain_text("building_118", timeout=PARSE_MS)

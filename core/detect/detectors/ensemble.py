@@ -31,10 +31,10 @@ DEFAULT_K = 2.0
 # looks like. The rank-based calibration cannot say so when such stretches fill a large share of
 # the file: ten stuck days are 3 % of a year, share the top rank and calibrate near 1.5, below the
 # threshold. So the ensemble's calibrated score is at least ``FAULT_FLOOR`` there, unless the
-# training file is mostly such stretches (over ``FAULT_NATURAL``: a series that is flat or at
+# training file is mostly such stretches (over ``FAULT_NATURAL``, half: a series flat or at
 # zero most of the time, where that is how it behaves).
 FAULT_FLOOR = DEFAULT_K + 0.5
-FAULT_NATURAL = 0.25
+FAULT_NATURAL = 0.5
 COMBINERS = ("max", "mean", "top2")
 
 
