@@ -56,10 +56,12 @@ TIMEZONES = [
 ]
 UNITS = [AUTO, "kWh", "Wh", "MWh", "kW", "W", "MW"]
 CHECK_FILE = "Check the file against the expected format below."
-HINT = (
+FORMAT = (
     "Expected: one timestamp column and one numeric consumption column (wide or long format; "
-    "CSV, JSON, Parquet or TXT). Use the column choices above to point at the right columns."
+    "CSV, JSON, Parquet or TXT)."
 )
+READ_HINT = f"{FORMAT} Fix the file, or pick a bundled sample to see the format."  # no columns yet
+HINT = f"{FORMAT} Open **Columns** above to point at the right columns."
 
 st.title("Upload meter data")
 st.caption(
@@ -96,7 +98,7 @@ else:
     # hash each file once, not on every rerun (a 200 MB sha256 is noticeable)
     seen = st.session_state.setdefault("upload_digests", {})
     data, filename = source.getvalue(), source.name
-    with reported("Reading the file", what_to_do=CHECK_FILE, hint=HINT):
+    with reported("Reading the file", what_to_do=CHECK_FILE, hint=READ_HINT):
         check_upload(len(data), filename)  # the name and the size, in the MB Streamlit counts
     digest = seen.get(source.file_id)
     if digest is None or not cache.upload_held(digest):
@@ -104,7 +106,7 @@ else:
 
 # widget keys below are per file, so a new file starts from its own detected columns
 file_digest = digest or f"sample-{sample_key}"
-with reported("Reading the file", what_to_do=CHECK_FILE, hint=HINT):
+with reported("Reading the file", what_to_do=CHECK_FILE, hint=READ_HINT):
     guess = (
         cache.schema_guess(digest, filename) if digest else cache.sample_schema_guess(sample_key)
     )

@@ -183,7 +183,7 @@ def plotly_template() -> str | None:
 
 
 def describe(ds: Dataset) -> dict[str, str]:
-    """Name, rows, period, step and unit in words."""
+    """Name (and the meter, for one meter of a multi-meter file), rows, period, step and unit."""
     idx = ds.frame.index
     step = ds.freq
     minutes = int(step.total_seconds() // 60)
@@ -194,8 +194,10 @@ def describe(ds: Dataset) -> dict[str, str]:
         if minutes < 1440
         else f"{minutes // 1440} d"
     )
+    meter = {"Meter": str(ds.schema.meter)} if ds.schema.meter else {}  # one of a multi-meter file
     return {
         "Name": ds.name,
+        **meter,
         "Rows": f"{len(ds.frame):,}",
         "Period": f"{idx[0]:%Y-%m-%d} → {idx[-1]:%Y-%m-%d}" if len(idx) else "empty",
         "Step": step_txt,

@@ -138,3 +138,19 @@ def test_crafted_header_and_name_render_as_text():
 def test_md_escape_leaves_no_markdown(text: str, escaped: str):
     """Every ASCII punctuation mark is escaped, line breaks become spaces, bare links are broken up."""
     assert md_escape(text) == escaped
+
+
+@pytest.mark.parametrize(
+    "content", [b"timestamp,value\n", b"", b"\x00\x01\x02 not a table \xff" * 50]
+)
+def test_a_hint_points_only_at_controls_that_are_on_the_page(content):
+    """A file that cannot be read gives a hint; it names the Columns choices only when they show."""
+    at = app()
+    at.file_uploader(key="upload_file").upload("broken.csv", content, "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error, "no error for an unreadable file"
+    hint = " ".join(i.value for i in at.info)
+    assert "timestamp" in hint
+    columns_shown = any("Columns" in e.label for e in at.expander)
+    assert ("above" in hint) == columns_shown, (hint, columns_shown)  # "... Columns above"

@@ -108,3 +108,19 @@ def test_a_single_meter_file_offers_no_fleet(home: Path, lead_bytes) -> None:
     at.run()
     assert not at.exception
     assert not [b for b in at.button if b.key == "upload_fleet_score"]
+
+
+def test_the_sidebar_names_the_meter_of_a_multi_meter_file(home: Path) -> None:
+    """One meter of a long-format file is the current dataset: the sidebar says which, and follows
+    the Meter box."""
+    from tests.app.conftest import sidebar_markdown
+
+    at = app(detection_choice=detection())
+    at.file_uploader(key="upload_file").upload("lead_long.csv", long_upload(), "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Meter: **118**" in sidebar_markdown(at)
+    [s for s in at.selectbox if s.label == "Meter"][0].set_value("121").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Meter: **121**" in sidebar_markdown(at)
+    assert at.session_state["dataset_key"].schema.meter == "121"
