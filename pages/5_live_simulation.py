@@ -48,7 +48,9 @@ det_settings, th = choice.detector, choice.threshold
 per_day = max(1, round(pd.Timedelta("1D") / ds.freq))
 total_days = max(1, len(frame) // per_day)
 
-c1, c2, c3 = st.columns(3)
+# the stream's settings fold away, so on a phone Start and the chart come first
+settings_box = st.expander("Stream settings: speed, warm-up, readings shown", expanded=False)
+c1, c2, c3 = settings_box.columns(3)
 speed = c1.slider("Speed (readings per second)", 1, 50, key=kept("live_speed", 2))
 max_warmup = max(2, total_days - 1)
 if st.session_state.get("live_warmup_days.kept", 2) > max_warmup:  # a shorter dataset than before
@@ -92,12 +94,13 @@ def _set(change) -> None:
     st.session_state["live_state"] = change(st.session_state["live_state"])
 
 
-b = st.columns(6)
-b[0].button("Start", icon=":material/play_arrow:", key="live_start", on_click=_set, args=(start,))
-b[1].button("Pause", icon=":material/pause:", key="live_pause", on_click=_set, args=(pause,))
-b[2].button("Reset", icon=":material/replay:", key="live_reset", on_click=_set, args=(reset,))
-for col, kind in zip(b[3:], ("spike", "drop_to_zero", "stuck"), strict=True):
-    col.button(
+# one row that wraps (columns would stack one button a row on a phone)
+b = st.container(horizontal=True, gap="small")
+b.button("Start", icon=":material/play_arrow:", key="live_start", on_click=_set, args=(start,))
+b.button("Pause", icon=":material/pause:", key="live_pause", on_click=_set, args=(pause,))
+b.button("Reset", icon=":material/replay:", key="live_reset", on_click=_set, args=(reset,))
+for kind in ("spike", "drop_to_zero", "stuck"):
+    b.button(
         f"Inject {INJECTION_TITLES[kind].lower()}",
         key=f"live_inject_{kind}",
         on_click=_set,
@@ -122,6 +125,9 @@ st.caption(
 )
 
 
+METRIC_W = 150  # px: a counter's width in the wrapping row
+
+
 def live_panel() -> None:
     """One tick: take the next readings, step, toast new alerts, redraw in place."""
     state = st.session_state["live_state"]
@@ -134,20 +140,22 @@ def live_panel() -> None:
         st.session_state["live_state"] = state
         for ev in state.new_alerts:
             st.toast(
-                f"{ev.type.replace('_', ' ')} at {ev.start:%Y-%m-%d %H:%M}: {ev.cause}", icon="🚨"
+                f"{ev.type.replace('_', ' ')} at {ev.start:%Y-%m-%d %H:%M}: {ev.cause}",
+                icon=":material/warning:",
             )
     count = counters(state)
-    m = st.columns(5)
-    m[0].metric("Status", "running" if state.running else "paused")
-    m[1].metric("Readings replayed", f"{count['readings']:,} / {len(stream):,}")
-    m[2].metric("Flagged", f"{count['flagged']:,}")
-    m[3].metric("Events", f"{count['events']:,}")
-    m[4].metric("Injected caught", f"{count['detected']} / {count['injected']}")
     st.plotly_chart(
         live_figure(state, last=shown, unit=ds.unit, template=template),
         key="live_chart",
         config={"displaylogo": False},
     )
+    # counters under the chart, in a row that wraps: two or three a row on a phone
+    m = st.container(horizontal=True, gap="medium")
+    m.metric("Status", "running" if state.running else "paused", width=METRIC_W)
+    m.metric("Readings replayed", f"{count['readings']:,} / {len(stream):,}", width=METRIC_W)
+    m.metric("Flagged", f"{count['flagged']:,}", width=METRIC_W)
+    m.metric("Events", f"{count['events']:,}", width=METRIC_W)
+    m.metric("Injected caught", f"{count['detected']} / {count['injected']}", width=METRIC_W)
     left, right = st.columns([3, 2])
     left.markdown("**Live anomalies** (newest first)")
     left.dataframe(

@@ -81,6 +81,10 @@ def test_live_updates_spike_and_pause(page, app_url):
         for c in (t["colour"] if isinstance(t["colour"], list) else [t["colour"]])
     }
     assert colours == {ANOMALY_RED}, colours
+    toast = page.locator('[data-testid="stToast"]').filter(
+        has_text=re.compile(r"at \d{4}-\d\d-\d\d")
+    )
+    expect(toast.first).to_be_visible(timeout=STEP_MS)  # the alert says what and when, in words
     shot(page, "live_simulation")
 
     button(page, r"pause$").click()
@@ -90,4 +94,33 @@ def test_live_updates_spike_and_pause(page, app_url):
     with pytest.raises(PlaywrightTimeout):  # no reading may arrive for several tick intervals
         wait_update(page, paused_at, timeout=5_000)
     assert latest(page) == paused_at
+    assert_no_exception(page)
+
+
+def test_phone_width_start_and_chart_come_first(page, app_url):
+    """At 390 px the stream settings fold away: Start, the injection buttons and the live chart sit
+    within the first screen or so, and nothing scrolls sideways."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_app(page, app_url, "live_simulation", "Live simulation", SLOW_MS)
+    wait_idle(page, SLOW_MS)
+    start = button(page, r"start$")
+    expect(start).to_be_visible(timeout=SLOW_MS)
+    page.wait_for_selector(".js-plotly-plot", timeout=SLOW_MS)
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the page scrolls sideways at 390 px: {width}"
+    tops = page.evaluate(
+        """() => {
+            const top = (el) => el.getBoundingClientRect().top + window.scrollY;
+            const start = [...document.querySelectorAll('button')].find(
+                (b) => /start$/i.test(b.innerText.trim()));
+            const chart = document.querySelector('.js-plotly-plot');
+            return [start ? top(start) : null, chart ? top(chart) : null];
+        }"""
+    )
+    start_top, chart_top = tops
+    assert start_top is not None and chart_top is not None, tops
+    # before: three settings and six buttons stacked one a row, five counters, then the chart
+    # (about 1,000 px below Start); now the buttons wrap in two or three rows above the chart
+    assert chart_top - start_top < 300, ("the chart is far below Start", start_top, chart_top)
+    shot(page, "live_phone")
     assert_no_exception(page)
