@@ -19,7 +19,8 @@ Two views of the same file:
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from core.detect.holidays import holiday_names
 from core.detect.pipeline import DetectorSettings, fit_detector, make_detector
 from core.detect.profile import WeekProfile, fit_profile
 from core.detect.scoring import score_frame
+from core.detect.submeters import submeter_profiles, with_submeter_causes
 from core.detect.thresholds import (
     FixedThreshold,
     ThresholdSettings,
@@ -45,12 +47,14 @@ DEFAULT_MERGE_GAP = 1
 
 @dataclass(frozen=True)
 class Reference:
-    """What detection after a warm-up learns from it: profile, threshold and the typing level."""
+    """What detection after a warm-up learns from it: profile, threshold, the typing level and the
+    sub-meters' profiles (``core.detect.submeters``; empty without sub-meter columns)."""
 
     profile: WeekProfile
     threshold: FixedThreshold
     median_expected: float
     n_points: int
+    submeters: Mapping[str, WeekProfile] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,9 @@ def learn_reference(
     scored = score_frame(detector, warmup, profile=profile)
     expected = scored["expected"].to_numpy(dtype=float)
     level = float(np.nanmedian(expected)) if np.isfinite(expected).any() else float("nan")
-    return Reference(profile, resolve_threshold(scored, threshold), level, len(warmup))
+    return Reference(
+        profile, resolve_threshold(scored, threshold), level, len(warmup), submeter_profiles(warmup)
+    )
 
 
 def detect_events(
@@ -125,6 +131,8 @@ def detect_events(
     """Flags and events of a scored frame: the steps a threshold slider re-runs (never a refit).
 
     With a ``reference``, its first ``reference.n_points`` readings are the warm-up: never flagged.
+    Sub-meter columns of ``scored`` name the sub-meter behind an event in its cause
+    (``core.detect.submeters``; profiles from the reference, else from ``scored``).
     """
     fixed = reference.threshold if reference else None
     flags = flag_points(scored, threshold, fixed=fixed)
@@ -138,6 +146,9 @@ def detect_events(
         merge_gap=merge_gap,
         median_expected=reference.median_expected if reference else None,
         holidays=holiday_names(scored.index, threshold.country) if threshold.country else None,
+    )
+    events = with_submeter_causes(
+        events, scored, freq=freq, unit=unit, profiles=reference.submeters if reference else None
     )
     return Detection(
         scored=scored,

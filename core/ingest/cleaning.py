@@ -15,7 +15,7 @@ import pandas as pd
 
 from core.errors import DataError
 from core.ingest import quality as q
-from core.ingest.columns import ENERGY_UNITS
+from core.ingest.columns import ENERGY_UNITS, is_submeter
 
 MAX_GRID_FACTOR = 20  # a grid this many times longer than the readings means stray dates, not gaps
 ONE_TIMESTAMP = "All readings share one timestamp: upload at least a few days of readings."
@@ -169,6 +169,8 @@ def _resample(
     for col in frame.columns:
         if col == "label":
             parts[col] = rs[col].max()
+        elif energy and is_submeter(col):  # a sub-meter is a part of the meter: summed alike
+            parts[col] = rs[col].sum(min_count=per_bin)
         elif col != "value":
             parts[col] = rs[col].mean()
     counts = rs["value"].count()

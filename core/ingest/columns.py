@@ -3,6 +3,16 @@
 Inference looks at names first (``Datetime``, ``COMED_MW``, ``building_id``, ``anomaly``, ``temp``)
 and at contents second (does it parse as time, is it numeric, is it 0/1). A :class:`core.ingest.data.Schema`
 field that is set always wins; a set field that names a missing column is a :class:`DataError`.
+
+Sub-meters (:func:`is_submeter`): a numeric column whose name holds ``sub`` followed by ``meter``,
+with at most one space, ``_``, ``-`` or ``.`` between them, case-insensitive (``Sub_metering_1`` as in
+the UCI household file, ``submeter_hvac``, ``Sub-meter 2 [kWh]``, ``SubMeter3``). They are guessed
+as covariates (context, after the temperature column), offered last as the value, and carried into
+the frame under a canonical name (:func:`canonical_covariate_names`): lower case, every run of other
+characters ``_`` (``Sub-meter 2 [kWh]`` -> ``sub_meter_2_kwh``), which still matches the rule, so
+``submeter_columns(frame.columns)`` finds them again downstream. No detector reads them (detectors
+read ``value`` and ``temperature``); ``core.detect.submeters`` uses them to name the sub-meter that
+explains an event.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ _TEMP_NAME = re.compile(
     r"^(temp|temperature|air_?temp(erature)?|outdoor_?temp(erature)?|oat|t_?out|t_?ext|outside_?temp(erature)?|ambient_?temp(erature)?|dry_?bulb)(_?\(?(c|f|°c|degc)\)?)?$",
     re.I,
 )
+_SUBMETER_NAME = re.compile(r"sub[\s_\-.]?meter", re.I)
 _LABEL_NAME = re.compile(
     r"^(is_?)?(anomal(y|ies|ous)|labels?|outliers?|is_?outlier|fault|target|ground_?truth)$", re.I
 )
@@ -77,6 +88,22 @@ def unit_from_name(name: str) -> tuple[str, str]:
     if re.search(r"power", name, re.I):
         return "kW", "assumed from a power column"
     return DEFAULT_UNIT, "default"
+
+
+def is_submeter(name: str) -> bool:
+    """Whether a column name looks like a sub-meter (the rule in the module docstring)."""
+    return bool(_SUBMETER_NAME.search(str(name)))
+
+
+def submeter_columns(columns) -> list[str]:
+    """The sub-meter columns among ``columns``, in their order (``value`` and ``label`` never)."""
+    return [c for c in columns if c not in ("value", "label") and is_submeter(c)]
+
+
+def unit_in_name(name: str) -> str | None:
+    """The unit token in a column name (``sub_meter_2_kwh`` -> ``kWh``), None when there is none."""
+    match = _UNIT_TOKEN.search(str(name))
+    return _UNIT_CANON[match.group(1).lower()] if match else None
 
 
 def _is_numeric(col: pd.Series) -> bool:
@@ -148,7 +175,9 @@ def guess_columns(frame: pd.DataFrame) -> SchemaGuess:
     values = [c for c in numeric if c not in temps]
     energy = [c for c in values if _ENERGY_NAME.search(c)]
     empty = [c for c in rest if c not in labels + meters + numeric and frame[c].isna().all()]
-    values = energy + [c for c in values if c not in energy] + empty  # empty: "all missing" later
+    values = energy + [c for c in values if c not in energy]
+    subs = [c for c in values if is_submeter(c)]  # part of the meter: the value only if alone
+    values = [c for c in values if c not in subs] + subs + empty  # empty: "all missing" later
     value = values[0] if values else None
     guess = SchemaGuess(
         columns=cols,
@@ -156,7 +185,7 @@ def guess_columns(frame: pd.DataFrame) -> SchemaGuess:
         value_col=value,
         meter_col=meters[0] if meters else None,
         label_col=labels[0] if labels else None,
-        covariate_cols=temps[:1] if value is not None else [],
+        covariate_cols=temps[:1] + [c for c in subs if c != value] if value is not None else [],
         candidates={
             "timestamp": ts_cands + [c for c in cols if c not in ts_cands],
             "value": values + temps,
@@ -226,11 +255,17 @@ def resolve(guess: SchemaGuess, schema, filename: str) -> SchemaGuess:
 
 
 def canonical_covariate_names(covs: list[str]) -> dict[str, str]:
-    """Original -> canonical: the first temperature-like column becomes ``temperature``."""
+    """Original -> canonical: the first temperature-like column becomes ``temperature``; sub-meters
+    become lower-case snake case (``Sub_metering_1`` -> ``sub_metering_1``); others keep their name."""
     names: dict[str, str] = {}
     taken = {"value", "label"}
     for c in covs:
-        name = "temperature" if _TEMP_NAME.match(c) and "temperature" not in taken else c
+        if _TEMP_NAME.match(c) and "temperature" not in taken:
+            name = "temperature"
+        elif is_submeter(c):
+            name = re.sub(r"[^0-9a-z]+", "_", c.lower()).strip("_")
+        else:
+            name = c
         if name in taken:
             name = f"{name}_covariate"
         names[c] = name

@@ -4,7 +4,10 @@ The canonical frame every model sees (``Dataset.frame``):
 
 * a ``DatetimeIndex`` named ``timestamp``: sorted, unique, on a regular grid of ``Dataset.freq``;
 * ``value``: float64 consumption per step in ``Dataset.unit`` (NaN where the reading is missing);
-* optional covariates (``temperature`` is the canonical name for outdoor temperature);
+* optional covariates (``temperature`` is the canonical name for outdoor temperature); sub-meter
+  columns (``core.ingest.columns.is_submeter``: ``Sub_metering_1``, ``submeter_hvac``) are covariates
+  too, under lower-case snake-case names (``sub_metering_1``): context no detector reads, used to
+  name the sub-meter behind an event (``core.detect.submeters``);
 * optional ``label``: float 0/1 ground truth (NaN where unknown). Never used for fitting.
 
 ``Dataset.raw`` is the table as read (every row, every meter), with the timestamp column parsed.
@@ -16,7 +19,9 @@ Times are strings like ``2014-11-02 01:00``; a "runs" dict is
 * ``source``: ``{filename, format, bytes, encoding, delimiter, decimal, header}``
 * ``rows``: data rows read; ``columns``: column names as read
 * ``timestamp_col``, ``value_col``, ``label_col``, ``covariate_cols`` (as named in the file),
-  ``covariates`` (their names in the frame)
+  ``covariates`` (their names in the frame), ``submeters`` (the sub-meter covariates' names in the
+  frame; a line in ``changes`` lists them), ``unused_cols`` (columns as read that play no role;
+  named in a warning, so no column is dropped silently)
 * ``meter_col``, ``meter`` (the id analysed), ``meters`` (first 50 ids), ``meter_count``
 * ``unit``; ``unit_source``: ``schema``, ``column name``, ``assumed from a power column`` or ``default``
 * ``timestamp_format`` (words), ``timezone`` (None when naive), ``time_col`` (a separate
@@ -52,7 +57,13 @@ import pandas as pd
 from core.errors import DataError
 from core.ingest import quality as q
 from core.ingest.cleaning import ONE_TIMESTAMP, clean
-from core.ingest.columns import SchemaGuess, canonical_covariate_names, guess_columns, resolve
+from core.ingest.columns import (
+    SchemaGuess,
+    canonical_covariate_names,
+    guess_columns,
+    is_submeter,
+    resolve,
+)
 from core.ingest.declared import check_upload
 from core.ingest.extract import LINES_LISTED, report_bad_times, select_meter, typed_frame
 from core.ingest.limits import MAX_UPLOAD_MB
@@ -183,6 +194,7 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
     if f["time_col"] is not None:
         times.values = add_time_of_day(times.values, raw[f["time_col"]])
         times.layout += f" date + time of day from column {f['time_col']!r}"
+    _report_unused(roles, covs, f["time_col"], report)
     # One time in the whole file: refuse before the per-row work below (all-NaT is reported later).
     if times.values.min() == times.values.max():
         raise DataError(ONE_TIMESTAMP)
@@ -236,6 +248,7 @@ def _describe(
         label_col=roles.label_col,
         covariate_cols=list(covs),
         covariates=list(covs.values()),
+        submeters=[canon for orig, canon in covs.items() if is_submeter(orig)],
         unit=roles.unit,
         unit_source=roles.unit_source,
         row_numbering=table.numbering,
@@ -245,11 +258,32 @@ def _describe(
         report.warnings.append(
             f"No unit in the column name {roles.value_col!r}: assumed {roles.unit}; pick the unit if that is wrong."
         )
+    if subs := [f"{o} -> {c}" for o, c in covs.items() if is_submeter(o)]:
+        report.changes.append(
+            f"Kept {len(subs)} sub-meter column{'s' if len(subs) > 1 else ''} as context "
+            f"({', '.join(subs)}): not scored; used to name the sub-meter behind an event."
+        )
     if table.bad_lines:
         report.warnings.append(
             f"Skipped {len(table.bad_lines)} lines with the wrong number of fields, e.g. line {table.bad_lines[0]}."
         )
     return report
+
+
+def _report_unused(
+    roles: SchemaGuess, covs: dict[str, str], time_col: str | None, report: QualityReport
+) -> None:
+    """Name the columns that play no role, so a column is never dropped without a word."""
+    used = {roles.timestamp_col, roles.value_col, roles.meter_col, roles.label_col, time_col, *covs}
+    unused = [c for c in roles.columns if c not in used]
+    report.fields["unused_cols"] = unused
+    if unused:
+        shown = ", ".join(unused[:10]) + (
+            f" and {len(unused) - 10} more" if len(unused) > 10 else ""
+        )
+        report.warnings.append(
+            f"Not used: {shown} (pick a column as a covariate to keep it beside the readings)."
+        )
 
 
 def _check_enough(frame: pd.DataFrame, value_col: str, filename: str, when: str) -> None:

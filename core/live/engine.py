@@ -40,6 +40,7 @@ from core.detect.holidays import holiday_names
 from core.detect.profile import robust_sigma
 from core.detect.run import learn_reference
 from core.detect.scoring import score_frame
+from core.detect.submeters import with_submeter_causes
 from core.detect.thresholds import flag_points
 from core.live.injections import (
     INJECTION_KINDS,
@@ -269,6 +270,9 @@ def _update_events(
     )
     if found.empty:
         return tuple(events), ()
+    found = with_submeter_causes(
+        found, part, freq=state.freq, unit=state.unit, profiles=state.reference.submeters
+    )
     pos = pd.Series(part["position"].to_numpy(), index=part.index)
     flagged = pos[part["flag"].to_numpy(dtype=bool)]
     live = [_event(row, flagged) for row in found.to_dict("records")]

@@ -148,3 +148,93 @@ def test_non_numeric_covariate_cells_are_warned_about() -> None:
         "Covariate 'temp': 1 non-numeric cells treated as missing, e.g. 'ERR'."
         in ds.report.warnings
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "canon"),
+    [
+        ("Sub_metering_1", "sub_metering_1"),
+        ("submeter_hvac", "submeter_hvac"),
+        ("Sub-meter 2 [kWh]", "sub_meter_2_kwh"),
+        ("SubMeter3", "submeter3"),
+    ],
+)
+def test_submeter_names_are_kept_under_canonical_names(name: str, canon: str) -> None:
+    """A sub-meter-named column is a covariate under a snake-case name, listed in the report."""
+    ds = parse_upload(frame_bytes(Main_kWh=wave(), **{name: wave(0.2)}), "s.csv")
+    assert list(ds.frame.columns) == ["value", canon]
+    assert ds.frame[canon].to_numpy() == pytest.approx(wave(0.2))
+    f = ds.report.fields
+    assert (f["covariate_cols"], f["submeters"], f["unused_cols"]) == ([name], [canon], [])
+    assert f"{name} -> {canon}" in ds.report.changes[0]
+
+
+@pytest.mark.parametrize("name", ["subtotal", "subway_meter", "meter_reading", "submarine"])
+def test_other_names_are_not_submeters(name: str) -> None:
+    """Only ``sub`` followed by ``meter`` names a sub-meter; other extra columns are named as unused."""
+    ds = parse_upload(frame_bytes(Main_kWh=wave(), **{name: wave(0.2)}), "n.csv")
+    assert list(ds.frame.columns) == ["value"] and ds.report.fields["submeters"] == []
+    assert ds.report.fields["unused_cols"] == [name]
+    assert any(w.startswith(f"Not used: {name} ") for w in ds.report.warnings)
+
+
+def test_submeters_are_the_value_only_when_nothing_else_is() -> None:
+    """A sub-meter listed before a meter without an energy-like name is still context, not the value."""
+    data = frame_bytes(Sub_metering_1=wave(0.2), Sub_metering_2=wave(0.1), Global=wave())
+    guess = guess_schema(data, "g.csv")
+    assert guess.value_col == "Global"
+    assert guess.covariate_cols == ["Sub_metering_1", "Sub_metering_2"]
+    only = guess_schema(frame_bytes(submeter_a=wave(), submeter_b=wave(0.5)), "o.csv")
+    assert (only.value_col, only.covariate_cols) == ("submeter_a", ["submeter_b"])
+
+
+def test_chosen_covariates_leave_submeters_out_and_say_so() -> None:
+    """Covariates picked by hand replace the guess: a sub-meter left out is named as unused."""
+    data = frame_bytes(Main_kWh=wave(), temp=wave(0.3), Sub_metering_1=wave(0.2))
+    ds = parse_upload(data, "c.csv", Schema(covariate_cols=("temp",)))
+    assert list(ds.frame.columns) == ["value", "temperature"]
+    assert ds.report.fields["unused_cols"] == ["Sub_metering_1"]
+
+
+@pytest.mark.parametrize(("unit", "how"), [("kWh", "sum"), ("kW", "mean")])
+def test_resampling_treats_submeters_like_the_meter(unit: str, how: str) -> None:
+    """Energy meters sum their sub-meters per step, power meters average them, like the value."""
+    from core.ingest.data import CleanOptions
+
+    ds = parse_upload(
+        frame_bytes(main=wave(), submeter_a=wave(0.2)),
+        "r.csv",
+        Schema(unit=unit),
+        CleanOptions(freq="2h"),
+    )
+    bins = pd.Series(wave(0.2), index=IDX).resample("2h")
+    assert ds.frame["submeter_a"].to_numpy() == pytest.approx(getattr(bins, how)().to_numpy())
+
+
+@pytest.mark.golden
+def test_uci_household_submeters_survive_ingestion(shared_data) -> None:
+    """The UCI file's three sub-meters reach the frame as sub_metering_1..3, exactly as read, and
+    the report names them and the columns not used (reactive power, voltage, intensity)."""
+    path = shared_data / "uci_household_hourly" / "household_power_consumption_hourly.csv"
+    ds = parse_upload(path.read_bytes(), path.name)
+    subs = ["sub_metering_1", "sub_metering_2", "sub_metering_3"]
+    assert list(ds.frame.columns) == ["value", *subs]
+    assert (ds.unit, ds.report.fields["submeters"]) == ("kW", subs)
+    plain = pd.read_csv(path, index_col="Datetime", parse_dates=True)
+    for i, name in enumerate(subs, start=1):
+        assert ds.frame[name].to_numpy() == pytest.approx(plain[f"Sub_metering_{i}"].to_numpy())
+    unused = ["Global_reactive_power", "Voltage", "Global_intensity"]
+    assert ds.report.fields["unused_cols"] == unused
+    assert any(w.startswith("Not used: " + ", ".join(unused)) for w in ds.report.warnings)
+    assert any(c.startswith("Kept 3 sub-meter columns as context") for c in ds.report.changes)
+
+
+@pytest.mark.golden
+def test_file_without_submeters_keeps_its_frame(shared_data) -> None:
+    """A real file without sub-meters gives the frame it always gave: value and temperature only."""
+    path = shared_data / "polito_building_2019" / "building_load_temp.csv"
+    ds = parse_upload(path.read_bytes(), path.name)
+    assert list(ds.frame.columns) == ["value", "temperature"]
+    f = ds.report.fields
+    assert (f["submeters"], f["unused_cols"]) == ([], [])
+    assert not any("sub-meter" in line for line in ds.report.changes + ds.report.warnings)

@@ -94,3 +94,23 @@ def test_batches_report_their_alert_delay(stream):
     for r in day.events:
         arrived = (r.event.first // 24 + 1) * 24 - 1  # last position of the batch that held it
         assert r.alert_delay == arrived - r.event.first
+
+
+def test_replay_names_the_same_sub_meters_as_offline(shared_data):
+    """The real UCI household file (sub-meters kept as context): live events carry the same causes,
+    sub-meter sentence included, as offline warm-up detection."""
+    from core.ingest.data import CleanOptions, Schema, parse_upload
+
+    path = shared_data / "uci_household_hourly" / "household_power_consumption_hourly.csv"
+    ds = parse_upload(path.read_bytes(), path.name, Schema(), CleanOptions())
+    frame = ds.frame.loc["2007-01-01":"2007-02-25"]
+    assert any(c.startswith("sub_metering") for c in frame.columns)
+    warmup = 24 * 28
+    detector = make_detector(causal_settings(DetectorSettings())).fit(frame.iloc[:warmup])
+    offline = run_detection(
+        frame, DetectorSettings(), freq=ds.freq, unit=ds.unit, detector=detector, warmup=warmup
+    )
+    live = replay(frame, detector, warmup, LiveSettings(), freq=ds.freq, unit=ds.unit, batch=24)
+    causes = [r.event.cause for r in live.events]
+    assert causes == offline.events["cause"].tolist()
+    assert any("sub_metering" in c for c in causes), causes
