@@ -77,8 +77,12 @@ def test_saved_meter_survives_reload_and_restart(browser, home: Path) -> None:
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
             str(REAL_FILE)
         )
+        # the upload makes itself the current dataset with one more rerun: wait for that state, not
+        # for a pause between the two runs, or the click can land in the rerun and be lost
+        expect(sidebar(page)).to_contain_text(REAL_FILE.name, timeout=PARSE_MS)
+        expect(page.get_by_text(re.compile(r"is the current dataset"))).to_be_visible()
         save = page.get_by_role("button", name=re.compile(r"save as meter", re.I))
-        expect(save).to_be_visible(timeout=PARSE_MS)
+        expect(save).to_be_enabled()
         wait_idle(page, PARSE_MS)
         save.click()
         expect(page.get_by_text(re.compile(r"readings added"))).to_be_visible(timeout=PARSE_MS)

@@ -78,3 +78,21 @@ def test_an_unreachable_scheduler_is_one_line(monkeypatch: pytest.MonkeyPatch) -
     address = f"tcp://127.0.0.1:{free_port()}"
     with pytest.raises(DataError, match="cannot reach the Dask scheduler"):
         list(score_fleet([], scheduler=address))
+
+
+def _worker_environ() -> tuple[str | None, str | None]:
+    import os
+
+    return os.environ.get(fleet_cluster.TRIM_VAR), os.environ.get("OMP_NUM_THREADS")
+
+
+def test_local_workers_keep_glibc_adaptive_malloc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local workers start without Dask's MALLOC_TRIM_THRESHOLD_ (it costs a pandas-heavy meter
+    ~10 % more CPU) but with its one-thread BLAS settings; this process's environment is untouched."""
+    monkeypatch.setenv(fleet_cluster.TRIM_VAR, "12345")
+    with fleet_cluster.dask_client(workers=1) as client:
+        seen = list(client.run(_worker_environ).values())
+    assert seen == [(None, "1")]
+    import os
+
+    assert os.environ[fleet_cluster.TRIM_VAR] == "12345"
