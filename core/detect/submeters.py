@@ -52,8 +52,10 @@ _UCI_WATTS = 60.0  # one Wh per minute is a mean power of 60 W
 
 
 def submeter_profiles(frame: pd.DataFrame) -> dict[str, WeekProfile]:
-    """The week profile of each sub-meter column of ``frame`` (none: an empty dict)."""
-    return {c: fit_profile(frame[c]) for c in submeter_columns(frame.columns)}
+    """The week profile of each sub-meter column of ``frame`` (none: an empty dict): the usual
+    reading per time of week only (no yearly pattern), so "its usual level" is what a person
+    finds from the sub-meter's own weekday x time-of-day medians."""
+    return {c: fit_profile(frame[c], yearly=False) for c in submeter_columns(frame.columns)}
 
 
 def reading_factor(name: str, unit: str, step_h: float) -> float:

@@ -12,7 +12,9 @@ worker process per core (``processes=True``, ``threads_per_worker=1``: scikit-le
 hold the GIL for much of a fit), no dashboard, quiet logs, and without Dask's
 ``MALLOC_TRIM_THRESHOLD_=65536`` for the workers: setting it switches off glibc's adaptive mmap
 threshold, so every large pandas / numpy buffer is a fresh mmap and its pages fault in again
-(measured on the LEAD buildings: 4x the page faults, 0.31 -> 0.33-0.35 CPU-s per meter-year).
+(measured on the LEAD buildings: 4x the page faults, 0.31 -> 0.33-0.35 CPU-s per meter-year),
+and without the workers' statistical profiler (it samples every thread's stack every 10 ms for a
+dashboard the local cluster does not start).
 With an address the run connects to that cluster (its workers must import this project's
 ``core``), keeps its own settings and leaves it running.
 """
@@ -34,6 +36,7 @@ from core.fleet.sources import MeterItem
 from core.processes import spawn_safe_main
 
 TRIM_VAR = "MALLOC_TRIM_THRESHOLD_"  # see the module docstring
+PROFILER = "distributed.worker.profile.enabled"  # off for local workers: see the module docstring
 CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer in this long is reported, not waited on
 
 
@@ -85,7 +88,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     environ.pop(TRIM_VAR, None)
     with (
         spawn_safe_main(),
-        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
+        dask.config.set(
+            {"distributed.nanny.pre-spawn-environ": environ, PROFILER: False}
+        ),
         _environ_without(TRIM_VAR),
     ):
         cluster = LocalCluster(

@@ -80,19 +80,29 @@ def test_an_unreachable_scheduler_is_one_line(monkeypatch: pytest.MonkeyPatch) -
         list(score_fleet([], scheduler=address))
 
 
-def _worker_environ() -> tuple[str | None, str | None]:
+def _worker_environ() -> tuple[str | None, str | None, bool]:
     import os
 
-    return os.environ.get(fleet_cluster.TRIM_VAR), os.environ.get("OMP_NUM_THREADS")
+    import dask
+
+    return (
+        os.environ.get(fleet_cluster.TRIM_VAR),
+        os.environ.get("OMP_NUM_THREADS"),
+        dask.config.get(fleet_cluster.PROFILER),
+    )
 
 
 def test_local_workers_keep_glibc_adaptive_malloc(monkeypatch: pytest.MonkeyPatch) -> None:
     """Local workers start without Dask's MALLOC_TRIM_THRESHOLD_ (it costs a pandas-heavy meter
-    ~10 % more CPU) but with its one-thread BLAS settings; this process's environment is untouched."""
+    ~10 % more CPU) but with its one-thread BLAS settings, and without the stack profiler; this
+    process's environment and Dask settings are untouched."""
     monkeypatch.setenv(fleet_cluster.TRIM_VAR, "12345")
     with fleet_cluster.dask_client(workers=1) as client:
         seen = list(client.run(_worker_environ).values())
-    assert seen == [(None, "1")]
+    assert seen == [(None, "1", False)]
+    import dask
+
+    assert dask.config.get(fleet_cluster.PROFILER) is True
     import os
 
     assert os.environ[fleet_cluster.TRIM_VAR] == "12345"

@@ -15,7 +15,7 @@ from core.detect.features import (
     step_of,
     steps_per,
 )
-from core.detect.profile import MAD_TO_SIGMA
+from core.detect.profile import MAD_TO_SIGMA, day_of_year, year_pattern
 
 # Feature columns the feature-based detectors (Isolation Forest, LOF, One-Class SVM) learn from.
 # On the log scale (the default for non-negative meters) every difference is a relative change.
@@ -168,6 +168,30 @@ def feature_rows(
     return x, ok
 
 
+def fit_year(frame: pd.DataFrame, profile: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The yearly pattern of ``frame``'s readings around ``profile`` (``year_pattern``): ``None``
+    with less than two years of readings."""
+    resid = frame["value"].to_numpy(dtype=float) - profile[week_slot(frame.index)]
+    return year_pattern(pd.Series(resid, index=frame.index))
+
+
+def deseasoned(
+    frame: pd.DataFrame, profile: np.ndarray, year: tuple[np.ndarray, np.ndarray] | None
+) -> pd.DataFrame:
+    """``frame`` with each reading's departure from its week ``profile`` taken relative to the
+    yearly pattern: the day of the year's usual level removed, its usual spread scaled out. So a
+    reading sits where it would in a season like any other (``frame`` itself when ``year`` is
+    None)."""
+    if year is None:
+        return frame
+    level, scale = year
+    base = profile[week_slot(frame.index)]
+    doy = day_of_year(frame.index)
+    out = frame.copy()
+    out["value"] = base + (frame["value"].to_numpy(dtype=float) - base - level[doy]) / scale[doy]
+    return out
+
+
 def scores_on(ok: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Spread ``values`` (one per ``ok`` row) back over all rows, NaN elsewhere."""
     out = np.full(ok.shape[0], np.nan)
@@ -192,6 +216,8 @@ class FeatureModelMixin:
         self.log_scale_, self.offset_ = value_transform(frame)
         scaled = transformed(frame, self.log_scale_, self.offset_)
         self.profile_, _ = fit_week_profile(scaled)
+        self.year_ = fit_year(scaled, self.profile_)
+        scaled = deseasoned(scaled, self.profile_, self.year_)
         columns = list(MODEL_FEATURES)
         if "temperature" in frame.columns and frame["temperature"].notna().any():
             columns.append("temperature")
@@ -206,15 +232,20 @@ class FeatureModelMixin:
     def lookback(self, index: pd.DatetimeIndex) -> int:
         return feature_lookback(index)
 
+    def _model_scale(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` on the scale the model was trained on (log, yearly pattern taken out)."""
+        scaled = transformed(frame, self.log_scale_, self.offset_)
+        return deseasoned(scaled, self.profile_, getattr(self, "year_", None))
+
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows the model sees (columns ``columns_``, before scaling), e.g. for SHAP."""
         self._check_fitted()
-        scaled = transformed(frame, self.log_scale_, self.offset_)
+        scaled = self._model_scale(frame)
         x, _ = feature_rows(scaled, self.profile_, self.country, self.columns_, self.causal)
         return pd.DataFrame(x, index=frame.index, columns=self.columns_)
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
-        scaled = transformed(frame, self.log_scale_, self.offset_)
+        scaled = self._model_scale(frame)
         x, ok = feature_rows(scaled, self.profile_, self.country, self.columns_, self.causal)
         if not ok.any():
             return np.full(len(frame), np.nan)
