@@ -6,7 +6,7 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-_MODEL_CODE = ("detectors", "features.py")  # the code a fitted model's numbers depend on
+_MODEL_CODE = ("detectors", "features.py", "profile.py")  # the code a fitted model's numbers depend on
 
 
 def code_version() -> str:
