@@ -16,7 +16,11 @@ from core.detect.detectors.base import Detector
 from core.detect.features import step_of
 from core.explain.types import ExplainError, Explanation, label_of
 
-_CAL_NAMES = ("hour_sin", "hour_cos", "weekday_sin", "weekday_cos", "holiday")
+_CAL_NAMES = ("hour_sin", "hour_cos", "weekday_sin", "weekday_cos", "holiday")  # older models
+# context inputs that are readings, scaled like the window (``LSTMDetector.input_names_``)
+_READING_INPUTS = frozenset(
+    {"same_time_yesterday", "same_time_last_week", "usual_for_time_of_week"}
+)
 
 
 def explain_lstm_point(
@@ -52,16 +56,21 @@ def explain_lstm_point(
     step = step_of(frame.index)  # not the detector's step_seconds_: pandas 3 indexes may be in µs
     lag_names = tuple(f"lag_{k}" for k in range(w, 0, -1))
     lag_labels = tuple(f"reading {_span(step * k)} before" for k in range(w, 0, -1))
-    cal = _CAL_NAMES[: exog.shape[1]] + (("temperature",) if exog.shape[1] > 5 else ())
+    cal = tuple(getattr(detector, "input_names_", ())) or (
+        _CAL_NAMES[: exog.shape[1]] + (("temperature",) if exog.shape[1] > 5 else ())
+    )
     pred = float(np.asarray(detector.model_(x, training=False))[0, 0])
     values = np.concatenate([phi_seq, phi_exog]) * scale
     data_seq = seq[pos - w][:, 0] * scale + detector.value_center_
+    data_exog = exog[pos].astype(float).copy()
+    readings = [i for i, c in enumerate(cal) if c in _READING_INPUTS]
+    data_exog[readings] = data_exog[readings] * scale + detector.value_center_  # back in units
     return Explanation(
         values=values,
         base_value=base * scale + detector.value_center_,
         feature_names=lag_names + cal,
         feature_labels=lag_labels + tuple(label_of(c) for c in cal),
-        data=np.concatenate([data_seq, exog[pos]]),
+        data=np.concatenate([data_seq, data_exog]),
         model_output=pred * scale + detector.value_center_,
         method="lstm",
         output="forecast",

@@ -22,6 +22,10 @@ LABELS: dict[str, str] = {
     "weekend": "weekend",
     "weekday_sin": "day of week",
     "weekday_cos": "day of week",
+    # the LSTM's context inputs (core.detect.detectors.lstm.CONTEXT_NAMES)
+    "same_time_yesterday": "reading at the same time yesterday",
+    "same_time_last_week": "reading at the same time last week",
+    "usual_for_time_of_week": "usual reading at this hour and weekday",
     "trend": "long-term trend",
     "daily": "daily pattern",
     "daily_weekday": "working-day daily pattern",

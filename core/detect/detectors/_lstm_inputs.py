@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from core.detect.profile import MAD_TO_SIGMA
+from core.detect.profile import MAD_TO_SIGMA, WeekProfile, robust_sigma
 
 
 def step_seconds(index: pd.DatetimeIndex) -> float:
@@ -104,3 +104,118 @@ def suspect_points(values: pd.Series, *, k: float = 5.0, flat_steps: int = 6) ->
     if same.mean() < 0.2:
         out |= (run_len >= flat_steps).to_numpy()
     return out & v.notna().to_numpy()
+
+
+# ---- cleaning the inputs: what the network reads instead of a reading that looks anomalous -------
+PROFILE_FIELDS = ("slot_median", "minute_median", "slot_mad", "minute_mad")
+
+
+def profile_sigma(profile: WeekProfile, index: pd.DatetimeIndex) -> np.ndarray:
+    """Robust sigma of ``profile`` at each timestamp, floored at half its overall sigma: a quiet
+    slot (the same reading every night) must not make every small wobble look huge."""
+    band = profile.band(index, 1.0)
+    sigma = (band["upper"] - band["expected"]).to_numpy(dtype=float)
+    floor = 0.5 * MAD_TO_SIGMA * profile.mad
+    return np.maximum(sigma, floor) if floor > 0 else np.where(sigma > 0, sigma, 1.0)
+
+
+def causal_outliers(
+    values: pd.Series,
+    profile: WeekProfile,
+    *,
+    k: float,
+    zeros: bool,
+    flat_steps: int | None,
+) -> np.ndarray:
+    """Readings to replace by the profile before the network reads them, each judged from itself
+    and the readings before it only (so scoring stays causal):
+
+    * more than ``k`` profile sigmas from the usual reading of its time of week;
+    * a zero, when ``zeros`` (a meter that is almost never zero);
+    * the ``flat_steps``-th equal reading in a row and every one after, when ``flat_steps`` is set;
+    * missing.
+    """
+    v = values.astype(float)
+    med = profile.expected(v.index)
+    out = np.abs(v.to_numpy() - med) > k * profile_sigma(profile, v.index)
+    if zeros:
+        out |= (v == 0).to_numpy()
+    if flat_steps:
+        same = v.diff().eq(0)
+        run = same.groupby((~same).cumsum()).cumsum()  # equal readings so far, minus the first
+        out |= (run >= flat_steps - 1).to_numpy()
+    return out | v.isna().to_numpy()
+
+
+def cleaned(values: pd.Series, replace: np.ndarray, profile: WeekProfile) -> np.ndarray:
+    """``values`` with the readings marked in ``replace`` set to the profile's usual reading."""
+    v = values.to_numpy(dtype=float).copy()
+    v[replace] = profile.expected(values.index[replace])
+    return v
+
+
+def profile_before(profile: WeekProfile, index: pd.DatetimeIndex, steps: int) -> np.ndarray:
+    """The profile's usual reading at the ``steps`` grid steps before ``index`` starts: what the
+    seasonal lags read where the frame has no history yet."""
+    if steps <= 0 or len(index) == 0:
+        return np.empty(0)
+    step = pd.Timedelta(seconds=step_seconds(index))
+    before = pd.date_range(end=index[0] - step, periods=steps, freq=step)
+    if index.tz is not None and before.tz is None:
+        before = before.tz_localize(index.tz)
+    return profile.expected(before)
+
+
+# ---- seasonal lags: the same time a day and a week before ---------------------------------------
+def seasonal_steps(index: pd.DatetimeIndex) -> tuple[int, int]:
+    """Grid steps in a day and in a week (at least 1 and 7: daily data lags a day and a week)."""
+    per_day = max(1, round(86_400 / step_seconds(index)))
+    return per_day, 7 * per_day
+
+
+def seasonal_lags(
+    values: np.ndarray, index: pd.DatetimeIndex, profile: WeekProfile, lags: tuple[int, ...]
+) -> np.ndarray:
+    """``values`` shifted by each of ``lags`` steps, shape ``(len(values), len(lags))``; where a lag
+    reaches before the frame starts, the profile's usual reading for that time stands in."""
+    longest = max(lags)
+    padded = np.concatenate([profile_before(profile, index, longest), values])
+    n = len(values)
+    return np.column_stack([padded[longest - k : longest - k + n] for k in lags])
+
+
+# ---- the local scale of the residuals ------------------------------------------------------------
+MIN_PER_BIN = 30  # residuals a bin needs for its own median and MAD (a MAD of 30 is within ~20 %)
+LOCAL_FLOOR = 0.5  # a bin's sigma is never below half the overall one, as in profile_sigma
+
+
+def week_hours(index: pd.DatetimeIndex) -> np.ndarray:
+    """The hour of the week, 0 (Monday 00:00) .. 167, of each timestamp."""
+    return np.asarray(index.dayofweek * 24 + index.hour)
+
+
+def local_scale(resid: np.ndarray, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Median and robust sigma of ``resid`` per hour of the week (two arrays of 168).
+
+    Each comes from the finest grouping whose bins typically hold ``MIN_PER_BIN`` residuals: the
+    hour of the week (a year of hourly data: 52 each), else the hour of the day (a few weeks of
+    5-minute data), else all of them; a bin with fewer takes the overall values. Sigmas are floored
+    at ``LOCAL_FLOOR`` times the overall one: a quiet night must not turn small wobbles into alarms.
+    """
+    ok = np.isfinite(resid)
+    r, hours = resid[ok], week_hours(index)[ok]
+    center0 = float(np.median(r)) if r.size else 0.0
+    sigma0 = robust_sigma(r)
+    center, sigma = np.full(168, center0), np.full(168, sigma0)
+    bins = np.arange(168)
+    for key, of_bin in ((hours, bins), (hours % 24, bins % 24)):
+        counts = np.bincount(key, minlength=168)
+        if r.size == 0 or np.median(counts[counts > 0]) < MIN_PER_BIN:
+            continue
+        med = pd.Series(r).groupby(key).median()
+        mad = pd.Series(np.abs(r - med.reindex(key).to_numpy())).groupby(key).median()
+        full = counts[of_bin] >= MIN_PER_BIN
+        center[full] = med.reindex(of_bin[full]).to_numpy()
+        sigma[full] = MAD_TO_SIGMA * mad.reindex(of_bin[full]).to_numpy()
+        break
+    return center, np.maximum(sigma, LOCAL_FLOOR * sigma0)
