@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is never used) and
-# need real fonts, or pages render as empty boxes. As root (CI) apt runs directly; otherwise via sudo.
+# need real fonts, or pages render as empty boxes. As root (CI) apt runs directly; otherwise via sudo
+# (scripts/apt.sh, which waits while another apt holds the lock).
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
@@ -15,12 +16,8 @@ missing=()
 # The store's tests start a real PostgreSQL server from Debian's binaries (tests/store/pg_server.py).
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  echo "installing ${missing[*]} with apt-get" >&2
-  $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    "${missing[@]}" >/dev/null
+  source scripts/apt.sh
+  apt_install "${missing[@]}"
 fi
 
 # the project's virtual environment (.venv): created on the first run, pins installed when they change

@@ -27,11 +27,8 @@ ensure_venv() {
       rm -rf "$VENV"
       # Debian/Ubuntu ship venv's pip bootstrap separately
       if command -v apt-get >/dev/null 2>&1; then
-        local sudo=""
-        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-        echo "installing python3-venv with apt-get" >&2
-        $sudo apt-get update -qq
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+        apt_install python3-venv
       fi
       "$base" -m venv "$VENV"
     fi
