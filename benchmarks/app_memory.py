@@ -19,12 +19,18 @@ A thread samples every 0.2 s the server process alone and the server with all it
 RSS when the step ended and the peak so far, for both. A step that does not finish (a timeout, an
 error box, a traceback on the page) ends the run with an exception: nothing is skipped silently.
 
-    python -m benchmarks.app_memory          # prints the table; non-zero exit when a step failed
-    python -m benchmarks --only app_memory   # the same through the runner
+    python -m benchmarks.app_memory            # prints the table; non-zero exit when a step failed
+    python -m benchmarks.app_memory --hosted   # as on a host: WATTSUP_HOSTED=1, so no LSTM
+    python -m benchmarks --only app_memory     # the same through the runner (LSTM on)
+
+``--hosted`` runs the server as a hosted one (``WATTSUP_HOSTED=1``), where the LSTM is off by
+default (``core.ui.hosting.lstm_enabled``): the same session without the LSTM's forecast, backtest
+row, detector and explainer, which the pages no longer offer.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import re
@@ -180,7 +186,7 @@ def pick_detector(page, title: str) -> None:
 
 
 # ---- the session --------------------------------------------------------------------------------
-def steps(base_url: str) -> list[tuple[str, Callable]]:
+def steps(base_url: str, *, lstm: bool = True) -> list[tuple[str, Callable]]:
     def upload(page):
         page.goto(f"{base_url}/upload", wait_until="domcontentloaded")
         settle(page)
@@ -196,7 +202,8 @@ def steps(base_url: str) -> list[tuple[str, Callable]]:
     def forecast(page):
         go(page, "Forecasting")
         wait_text(page, r"^Prophet: ready$", FIT_MS)
-        wait_text(page, r"^LSTM: ready$", FIT_MS)
+        if lstm:
+            wait_text(page, r"^LSTM: ready$", FIT_MS)
         settle(page, FIT_MS)
         check(page)
 
@@ -276,16 +283,17 @@ def steps(base_url: str) -> list[tuple[str, Callable]]:
         settle(page)
         check(page)
 
-    picked = [k for k in DETECTORS if k != "ensemble"]
+    picked = [k for k in DETECTORS if k != "ensemble" and (lstm or k != "lstm")]
+    explainers = [e for e in EXPLAINERS if lstm or "LSTM" not in e]
     return [
         ("Upload a year of hourly data, save as meter", upload),
-        ("Forecasting: Prophet + LSTM", forecast),
+        ("Forecasting: Prophet + LSTM" if lstm else "Forecasting: Prophet", forecast),
         ("Forecasting: backtest", backtest),
         ("Anomaly detection: ensemble", ensemble),
         *[(f"Anomaly detection: {k}", detector(DETECTORS[k])) for k in picked],
         ("Anomaly detection: ensemble again", detector(DETECTORS["ensemble"])),
         ("Explainability: Isolation Forest SHAP", explain),
-        *[(f"Explainability: {label}", explainer(label)) for label in EXPLAINERS],
+        *[(f"Explainability: {label}", explainer(label)) for label in explainers],
         ("Explainability: global SHAP", explain_global),
         ("Live simulation", live),
         ("Portfolio: score all saved meters", portfolio),
@@ -293,9 +301,9 @@ def steps(base_url: str) -> list[tuple[str, Callable]]:
     ]
 
 
-def run(log: Callable[[str], None] = print) -> list[dict]:
+def run(log: Callable[[str], None] = print, *, hosted: bool = False) -> list[dict]:
     """One session through every page; a row per step (MiB). Raises ``StepFailed`` when a step
-    does not finish."""
+    does not finish. ``hosted``: the server runs as a hosted one (no LSTM)."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -308,8 +316,9 @@ def run(log: Callable[[str], None] = print) -> list[dict]:
         "WATTSUP_HOME": str(home),
         "WATTSUP_MODELS_DIR": str(home / "models"),
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        "WATTSUP_HOSTED": "1" if hosted else "0",
     }
-    env_drop = ("WATTSUP_DATABASE_URL", "WATTSUP_DASK_SCHEDULER")
+    env_drop = ("WATTSUP_DATABASE_URL", "WATTSUP_DASK_SCHEDULER", "WATTSUP_LSTM")
     saved = {k: os.environ.pop(k) for k in env_drop if k in os.environ}
     rows: list[dict] = []
     try:
@@ -327,7 +336,7 @@ def run(log: Callable[[str], None] = print) -> list[dict]:
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.set_default_timeout(STEP_MS)
-                for name, step in steps(server.url):
+                for name, step in steps(server.url, lstm=not hosted):
                     t0 = time.perf_counter()
                     try:
                         step(page)
@@ -385,10 +394,17 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--hosted",
+        action="store_true",
+        help="run the app as a hosted one (WATTSUP_HOSTED=1: no LSTM)",
+    )
+    args = parser.parse_args(argv)
     started = time.time()
     load0 = os.getloadavg()
-    rows = run()
+    rows = run(hosted=args.hosted)
     load1 = os.getloadavg()
     print()
     print(table(rows))

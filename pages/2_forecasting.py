@@ -8,6 +8,7 @@ import streamlit as st
 from core.charts.forecast import components_figure, forecast_figure
 from core.forecast.forecasting import MODEL_NAMES, seasonal_naive_forecast, trusted_model
 from core.ui import cache
+from core.ui.hosting import LSTM, LSTM_OFF, offered
 from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
 from core.ui.state import kept
 from core.ui.status import prepared
@@ -38,11 +39,18 @@ ds = current_dataset()
 ref = current_ref()
 template = plotly_template()
 
+# Prophet, the LSTM and the baseline the backtest compares; no LSTM where it is off (core.ui.hosting)
+models = tuple(offered(("prophet", LSTM, "seasonal_naive")))
+has_lstm = LSTM in models
+
 st.title("Forecasting")
 st.caption(
-    f"What {md_escape(ds.name)} should consume: Prophet with an uncertainty band, an LSTM beside it, "
-    "and a backtest on the last weeks of data."
+    f"What {md_escape(ds.name)} should consume: Prophet with an uncertainty band"
+    + (", an LSTM beside it," if has_lstm else "")
+    + " and a backtest on the last weeks of data."
 )
+if not has_lstm:
+    st.caption(LSTM_OFF)
 
 c1, c2, c3 = st.columns(3)
 days = c1.slider("Horizon (days)", 1, 90, step=1, key=kept("forecast_days", 30))
@@ -55,12 +63,12 @@ with c3:
         "Use outdoor temperature",
         disabled=not has_temp,
         key=kept("forecast_temperature", has_temp),
-        help="A regressor for Prophet and the LSTM; the future uses the mean temperature at the same "
+        help="A regressor for Prophet (and the LSTM); the future uses the mean temperature at the same "
         "time of day over the last four weeks."
         if has_temp
         else "This dataset has no temperature column.",
     )
-    with_lstm = st.toggle("Overlay the LSTM forecast", key=kept("forecast_lstm", True))
+    with_lstm = has_lstm and st.toggle("Overlay the LSTM forecast", key=kept("forecast_lstm", True))
 
 horizon = max(1, int(pd.Timedelta(days=days) / ds.freq))
 prophet_settings = cache.ForecastSettings(
@@ -92,7 +100,7 @@ prophet = _run(prophet_settings, "Prophet", stop=True)
 lstm = _run(lstm_settings, "LSTM", stop=False) if with_lstm else None  # an overlay: optional
 
 # the backtest (when it has run) says which model to trust; the headline figures then use it
-bt_key = (ref, 2, country or None)
+bt_key = (ref, 2, country or None, models)
 table = cache.backtest(*bt_key) if cache.backtest_ready(*bt_key) else None
 trusted, verdict = trusted_model(table, ds.unit) if table is not None else ("prophet", "")
 baseline = seasonal_naive_forecast(ds.frame, horizon) if trusted == "seasonal_naive" else None
@@ -147,7 +155,7 @@ st.caption(
 if st.session_state.get("forecast_backtest_for") == bt_key or table is not None:
     if table is None:
         prepared(
-            "Backtesting Prophet, LSTM and same hour last week",
+            "Backtesting " + ", ".join(MODEL_NAMES[m] for m in models),
             lambda progress: cache.backtest(*bt_key, progress=progress),
             what_to_do="Try another dataset.",
             ready="Backtest done",

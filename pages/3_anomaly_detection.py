@@ -26,6 +26,7 @@ from core.detect.evaluation import evaluate
 from core.detect.pipeline import DetectorSettings
 from core.detect.thresholds import ThresholdSettings
 from core.ui import cache, views
+from core.ui.hosting import LSTM, LSTM_OFF, offered
 from core.ui.labels import labels_section, with_label_shapes
 from core.ui.settings import (
     DetectionChoice,
@@ -75,8 +76,8 @@ def studio() -> None:
     # it). The detectors sit in a form: the page sees a change only on Apply, where each pick would
     # otherwise fit an intermediate ensemble, and a first visit runs the shared detectors at once.
     shared = detection_choice()
-    names = list(REGISTRY)
-    first_pick = [n for n in shared.detector_names() if n in REGISTRY] or names[:1]
+    names = offered(REGISTRY)  # without the LSTM where it is off (core.ui.hosting)
+    first_pick = [n for n in shared.detector_names() if n in names] or names[:1]
     base = shared.threshold
 
     # What a person looks at comes first (chart, then counters); the controls follow in an expander
@@ -96,6 +97,8 @@ def studio() -> None:
                 "Press Apply to fit them.",
             )
             st.form_submit_button("Apply", key="detect_apply")
+        if LSTM not in names:
+            st.caption(LSTM_OFF)
         mode = st.selectbox(
             "Threshold mode", list(MODES), format_func=MODES.get, key=kept("detect_mode", base.mode)
         )

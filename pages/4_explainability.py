@@ -25,6 +25,8 @@ from core.explain.explainers import (
 from core.explain.sentence import explanation_sentence, peak_time
 from core.explain.types import ExplainError
 from core.ui import cache
+from core.ui.hosting import LSTM, LSTM_OFF
+from core.ui.hosting import offered as enabled
 from core.ui.settings import detection_choice
 from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
 from core.ui.state import kept
@@ -61,7 +63,8 @@ def _ready(settings, label: str) -> None:
 
 choice = detection_choice(ds, ref)
 det_settings, th = choice.detector, choice.threshold
-methods = offered(det_settings, REGISTRY)  # the learned detector's only when it is the detector
+# the learned detector's only when it is the detector; no LSTM where it is off (core.ui.hosting)
+methods = enabled(offered(det_settings, REGISTRY))
 method_key = kept("explain_method", methods[0])
 if st.session_state[method_key] not in methods:  # kept under another detector (learned)
     st.session_state[method_key] = methods[0]
@@ -80,6 +83,8 @@ method = c1.radio(
     "calendar inputs. Prophet: its own trend and seasonal components. Learned from labels (when "
     "it is the detector): SHAP of its model, in log-odds of an anomaly.",
 )
+if LSTM not in methods:
+    c1.caption(LSTM_OFF)
 view = (
     c2.segmented_control("View", ["Per anomaly", "Global"], key=kept("explain_view", "Per anomaly"))
     or "Per anomaly"

@@ -338,22 +338,29 @@ def _backtests() -> BoundedLRU:
     return BoundedLRU(MAX_FORECASTS)
 
 
-def backtest_ready(ref: DatasetRef, weeks: int, country: str | None) -> bool:
-    return (ref, weeks, country) in _backtests()
+def backtest_ready(
+    ref: DatasetRef, weeks: int, country: str | None, models: tuple[str, ...]
+) -> bool:
+    return (ref, weeks, country, models) in _backtests()
 
 
 def backtest(
-    ref: DatasetRef, weeks: int, country: str | None, *, progress: Progress | None = None
+    ref: DatasetRef,
+    weeks: int,
+    country: str | None,
+    models: tuple[str, ...],
+    *,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """``core.forecast.forecasting.backtest`` (MAE, MAPE, RMSE for Prophet, LSTM, seasonal naive); in memory."""
+    """``core.forecast.forecasting.backtest`` (MAE, MAPE, RMSE per model in ``models``); in memory."""
     from core.forecast import forecasting
 
     def make():
         return forecasting.backtest(
-            dataset(ref).frame, weeks=weeks, country=country, progress=progress
+            dataset(ref).frame, weeks=weeks, models=models, country=country, progress=progress
         )
 
-    return _backtests().get_or_make((ref, weeks, country), make)
+    return _backtests().get_or_make((ref, weeks, country, models), make)
 
 
 # ---- explainability and live simulation (issue 5) -------------------------------------------------
