@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def test_an_unreachable_scheduler_is_one_line(monkeypatch: pytest.MonkeyPatch) -
         list(score_fleet([], scheduler=address))
 
 
-def _worker_environ() -> tuple[str | None, str | None, bool]:
+def _worker_environ() -> tuple[str | None, str | None, bool, dict, list[int]]:
+    import logging
     import os
 
     import dask
@@ -89,20 +91,26 @@ def _worker_environ() -> tuple[str | None, str | None, bool]:
         os.environ.get(fleet_cluster.TRIM_VAR),
         os.environ.get("OMP_NUM_THREADS"),
         dask.config.get(fleet_cluster.PROFILER),
+        {key: dask.config.get(key) for key in fleet_cluster.QUIET},
+        # what Dask's silence_logs sets: the level of the "distributed" logger's stream handlers
+        sorted({h.level for h in logging.getLogger("distributed").handlers}),
     )
 
 
 def test_local_workers_keep_glibc_adaptive_malloc(monkeypatch: pytest.MonkeyPatch) -> None:
     """Local workers start without Dask's MALLOC_TRIM_THRESHOLD_ (it costs a pandas-heavy meter
-    ~10 % more CPU) but with its one-thread BLAS settings, and without the stack profiler; this
-    process's environment and Dask settings are untouched."""
+    ~10 % more CPU) but with its one-thread BLAS settings, without the stack profiler and with
+    the slower monitors, logging only what is critical (a heartbeat that meets the scheduler
+    closed at the end of a run is not); this process's environment and Dask settings are
+    untouched."""
     monkeypatch.setenv(fleet_cluster.TRIM_VAR, "12345")
     with fleet_cluster.dask_client(workers=1) as client:
         seen = list(client.run(_worker_environ).values())
-    assert seen == [(None, "1", False)]
+    assert seen == [(None, "1", False, fleet_cluster.QUIET, [logging.CRITICAL])]
     import dask
 
     assert dask.config.get(fleet_cluster.PROFILER) is True
+    assert dask.config.get("distributed.admin.tick.interval") == "20ms"
     import os
 
     assert os.environ[fleet_cluster.TRIM_VAR] == "12345"
