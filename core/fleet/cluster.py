@@ -98,9 +98,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     environ.pop(TRIM_VAR, None)
     with (
         spawn_safe_main(),
-        dask.config.set(
-            {"distributed.nanny.pre-spawn-environ": environ, PROFILER: False, **QUIET}
-        ),
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ, PROFILER: False, **QUIET}),
         _environ_without(TRIM_VAR),
     ):
         cluster = LocalCluster(
