@@ -8,7 +8,7 @@ import streamlit as st
 from core.charts.forecast import components_figure, forecast_figure
 from core.forecast.forecasting import MODEL_NAMES, seasonal_naive_forecast, trusted_model
 from core.ui import cache
-from core.ui.hosting import LSTM, LSTM_OFF, offered
+from core.ui.hosting import LSTM, LSTM_OFF, available
 from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
 from core.ui.state import kept
 from core.ui.status import prepared
@@ -39,8 +39,9 @@ ds = current_dataset()
 ref = current_ref()
 template = plotly_template()
 
-# Prophet, the LSTM and the baseline the backtest compares; no LSTM where it is off (core.ui.hosting)
-models = tuple(offered(("prophet", LSTM, "seasonal_naive")))
+# the models forecasting knows (Prophet, the LSTM, the baseline the backtest compares); no LSTM
+# where it is off (core.ui.hosting)
+models = tuple(available(MODEL_NAMES))
 has_lstm = LSTM in models
 
 st.title("Forecasting")

@@ -26,7 +26,7 @@ from core.detect.evaluation import evaluate
 from core.detect.pipeline import DetectorSettings
 from core.detect.thresholds import ThresholdSettings
 from core.ui import cache, views
-from core.ui.hosting import LSTM, LSTM_OFF, offered
+from core.ui.hosting import LSTM, LSTM_OFF, available
 from core.ui.labels import labels_section, with_label_shapes
 from core.ui.settings import (
     DetectionChoice,
@@ -76,7 +76,7 @@ def studio() -> None:
     # it). The detectors sit in a form: the page sees a change only on Apply, where each pick would
     # otherwise fit an intermediate ensemble, and a first visit runs the shared detectors at once.
     shared = detection_choice()
-    names = offered(REGISTRY)  # without the LSTM where it is off (core.ui.hosting)
+    names = available(REGISTRY)  # without the LSTM where it is off (core.ui.hosting)
     first_pick = [n for n in shared.detector_names() if n in names] or names[:1]
     base = shared.threshold
 

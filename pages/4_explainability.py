@@ -25,8 +25,7 @@ from core.explain.explainers import (
 from core.explain.sentence import explanation_sentence, peak_time
 from core.explain.types import ExplainError
 from core.ui import cache
-from core.ui.hosting import LSTM, LSTM_OFF
-from core.ui.hosting import offered as enabled
+from core.ui.hosting import LSTM, LSTM_OFF, available
 from core.ui.settings import detection_choice
 from core.ui.shell import current_dataset, current_ref, plotly_template, require_router
 from core.ui.state import kept
@@ -64,7 +63,7 @@ def _ready(settings, label: str) -> None:
 choice = detection_choice(ds, ref)
 det_settings, th = choice.detector, choice.threshold
 # the learned detector's only when it is the detector; no LSTM where it is off (core.ui.hosting)
-methods = enabled(offered(det_settings, REGISTRY))
+methods = available(offered(det_settings, REGISTRY))
 method_key = kept("explain_method", methods[0])
 if st.session_state[method_key] not in methods:  # kept under another detector (learned)
     st.session_state[method_key] = methods[0]

@@ -87,7 +87,7 @@ def lstm_enabled(root: Path = APP_ROOT) -> bool:
     return not hosted(root) if flag is None else flag
 
 
-def offered(names, root: Path = APP_ROOT) -> list[str]:
+def available(names, root: Path = APP_ROOT) -> list[str]:
     """``names`` (detectors, forecast models, explainers) without the LSTM where it is off."""
     return [n for n in names if n != LSTM or lstm_enabled(root)]
 
