@@ -1,8 +1,10 @@
 """Fleet scoring: meter-years per second and peak memory, on Dask, in a plain loop, and with
 ``concurrent.futures``; peak memory at 100, 1,000 and 5,000 meters.
 
-``python -m benchmarks.fleet [--meters N] [--sizes 100,1000,5000] [--budget S] [--cases ...]``
-prints one JSON row per case.
+``python -m benchmarks.fleet [--meters N] [--sizes 100,1000,5000] [--budget S] [--cases ...]
+[--rounds R]`` prints one JSON row per case; with ``--rounds`` the Dask and ``concurrent.futures``
+cases alternate R times (a shared box's slow spells then fall on both) and a last row gives their
+ratio per round and its median.
 
 The fleet is built from the real series in ``../shared/data``: the 43 complete calendar years of
 hourly load in it (PJM zones PJME 2002-2017, DAYTON 2005-2017, COMED 2011-2017, in MW; the four LEAD
@@ -232,9 +234,12 @@ def run(
     sizes: tuple[int, ...] = (100, 1_000, 5_000),
     budget_s: float = 600.0,
     cases: tuple[str, ...] = CASES,
+    rounds: int = 1,
     log=print,
 ) -> list[dict]:
-    """The ``cases`` (default all: ``CASES``); ``smoke`` scores 8 meters per case."""
+    """The ``cases`` (default all: ``CASES``); ``smoke`` scores 8 meters per case. The Dask and
+    ``concurrent.futures`` cases run ``rounds`` times, one after the other, with their ratio per
+    round and its median."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     bases = base_years()
     if smoke:
@@ -248,10 +253,26 @@ def run(
     if "profile" in cases:
         for row in profile(bases, 2 if smoke else 5):
             add(row)
-    if "dask" in cases:
-        add(run_score_fleet("dask LocalCluster, 2 workers", meters, bases, runner="dask"))
-    if "futures" in cases:
-        add(run_futures(meters, bases))
+    ratios = []
+    for r in range(1, rounds + 1):  # alternated, so a slow spell on a shared box hits both
+        tag = {"round": r} if rounds > 1 else {}
+        dask_row = futures_row = None
+        if "dask" in cases:
+            dask_row = run_score_fleet("dask LocalCluster, 2 workers", meters, bases, runner="dask")
+            add({**dask_row, **tag})
+        if "futures" in cases:
+            futures_row = run_futures(meters, bases)
+            add({**futures_row, **tag})
+        if dask_row and futures_row:
+            ratios.append(dask_row["meter_years_per_s"] / futures_row["meter_years_per_s"])
+    if len(ratios) > 1:
+        add(
+            {
+                "case": "dask / concurrent.futures, meter-years/s",
+                "per_round": [round(x, 3) for x in ratios],
+                "median": round(float(np.median(ratios)), 3),
+            }
+        )
     if "loop" in cases:
         add(run_score_fleet("plain loop, 1 process", meters, bases, runner="local"))
     for size in sizes if "memory" in cases else ():
@@ -274,11 +295,19 @@ def main() -> None:
     p.add_argument("--sizes", default="100,1000,5000")
     p.add_argument("--budget", type=float, default=600.0, help="s at most per memory case")
     p.add_argument("--cases", default=",".join(CASES), help="some of " + ",".join(CASES))
+    p.add_argument("--rounds", type=int, default=1, help="Dask and futures cases, alternated")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
     sizes = tuple(int(s) for s in args.sizes.split(",") if s)
     cases = tuple(c for c in args.cases.split(",") if c)
-    run(smoke=args.smoke, meters=args.meters, sizes=sizes, budget_s=args.budget, cases=cases)
+    run(
+        smoke=args.smoke,
+        meters=args.meters,
+        sizes=sizes,
+        budget_s=args.budget,
+        cases=cases,
+        rounds=max(1, args.rounds),
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """The Dask side of the fleet runner: which cluster, and batches streamed through it.
 
-The only module of the project that imports ``dask.distributed``. ``run_on_dask`` submits batches
-of meters (``core.fleet.runner.score_batch``) with at most ``in_flight`` of them submitted and not
-back yet, takes each back as it completes (``distributed.as_completed``), releases it, and submits
-the next: the driver holds a few batches, the workers one each, whatever the fleet's size. A batch
+The only module of the project that imports ``dask.distributed``. ``run_on_dask`` scatters batches
+of meters to the workers and submits ``core.fleet.runner.score_batch`` on each, with at most
+``in_flight`` of them submitted and not back yet, takes each back as it completes
+(``distributed.as_completed``), releases it, and submits the next: the driver holds a few batches,
+the workers one each, whatever the fleet's size. A batch
 whose worker died or whose task could not run reports each of its meters as failed, with the reason,
 and the rest go on.
 
@@ -136,7 +137,12 @@ def run_on_dask(
         def submit_next() -> None:
             batch = next(groups, None)
             if batch is not None:
-                future = client.submit(score_batch, batch, settings, pure=False)
+                # scattered, not passed inside the task: a task's own arguments stayed in this
+                # process (client and scheduler) after it ran, every meter's readings for the
+                # whole run (measured: +0.28 MB a meter-year, 1.8 GB at 5,000); a scattered batch
+                # is freed once its task is done
+                [data] = client.scatter([batch], hash=False)
+                future = client.submit(score_batch, data, settings, pure=False)
                 names[future.key] = [item.name for item in batch]
                 pending.add(future)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from core.__main__ import main
 from core.errors import DataError
 from core.fleet import cluster as fleet_cluster
-from core.fleet.portfolio import score_meter
+from core.fleet.portfolio import MeterInput, score_meter
 from core.fleet.runner import SCHEDULER_VAR, score_fleet
 from core.fleet.sources import FailedItem, FrameItem
 from tests.fleet.cluster import dask_cluster
@@ -56,6 +57,28 @@ def test_meters_stream_with_a_bounded_number_in_flight(scheduler: str, meters) -
         names.append(outcome.name)
         assert len(pulled) - len(names) <= 2 + 1  # in flight, plus the one submitted on return
     assert sorted(names) == [f"m{i}" for i in range(8)]
+
+
+def test_a_batch_is_freed_in_the_driver_once_scored(meters) -> None:
+    """On a local cluster no copy of a scored batch stays in the driver (its client and scheduler):
+    a long fleet run does not grow the driver by every meter it scored."""
+    items = (
+        FrameItem(dataclasses.replace(meters[i % len(meters)], name=f"freed-{i}"))
+        for i in range(12)
+    )
+
+    def alive() -> int:
+        gc.collect()
+        return sum(
+            isinstance(o, MeterInput) and o.name.startswith("freed-") for o in gc.get_objects()
+        )
+
+    names = []
+    for outcome in score_fleet(items, runner="dask", workers=1, batch_size=2, in_flight=1):
+        names.append(outcome.name)
+        if len(names) == 10:
+            assert alive() <= 4  # the batch in flight and the one just read, nothing older
+    assert names == [f"freed-{i}" for i in range(12)]
 
 
 def test_cli_scores_a_long_file_on_the_cluster(
