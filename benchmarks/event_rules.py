@@ -31,7 +31,7 @@ from core.detect.pipeline import DetectorSettings, make_detector
 from core.detect.run import DEFAULT_MERGE_GAP, detect_events
 from core.detect.scoring import score_frame
 from core.detect.thresholds import DEFAULT_K, ThresholdSettings
-from core.detect.tuning import GAP_GRID, K_GRID, Labelled
+from core.detect.tuning import GAP_GRID, K_GRID, Labelled, objective
 
 DATA = REPO.parent / "shared" / "data"
 RULES: tuple[tuple[str, float], ...] = (
@@ -105,8 +105,9 @@ def score_file(f: Labelled) -> dict[tuple, dict[str, float]]:
     return out
 
 
-def _objective(m: dict[str, float]) -> float:
-    return (m["f1"] + m["event_f1"]) / 2
+def _label(c: tuple) -> str:
+    k, gap, rule, v = c
+    return f"k {k:g}, gap {gap}, {rule}" + (f" {v:g}" if rule != "none" else "")
 
 
 def _distance(c: tuple) -> float:
@@ -123,7 +124,7 @@ def leave_one_out(files: list[Labelled]) -> list[dict]:
 
         def rank(c: tuple, others: list[str] = others) -> tuple[float, float]:
             return (
-                -round(float(np.mean([_objective(scores[n][c]) for n in others])), 4),
+                -round(float(np.mean([objective(scores[n][c]) for n in others])), 4),
                 _distance(c),
             )
 
@@ -141,14 +142,13 @@ def leave_one_out(files: list[Labelled]) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| held out | chosen k, gap, rule | F1 | event F1 | event P | shipped F1 | shipped event F1 | shipped event P |",
+        "| held out | chosen | F1 | event F1 | event P | shipped F1 | shipped event F1 | shipped event P |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        k, gap, rule, v = r["chosen"]
         h, s = r["held"], r["shipped"]
         lines.append(
-            f"| {r['held_out']} | {k:g}, {gap}, {rule}{f' {v:g}' if rule != 'none' else ''} | {h['f1']:.3f} | "
+            f"| {r['held_out']} | {_label(r['chosen'])} | {h['f1']:.3f} | "
             f"{h['event_f1']:.3f} | {h['event_precision']:.3f} | {s['f1']:.3f} | {s['event_f1']:.3f} | "
             f"{s['event_precision']:.3f} |"
         )
@@ -166,12 +166,11 @@ def run() -> list[dict]:
     rows = []
     for name, files in labelled_sets().items():
         for r in leave_one_out(files):
-            k, gap, rule, v = r["chosen"]
             rows.append(
                 {
                     "set": name,
                     "held_out": r["held_out"],
-                    "chosen": f"k {k:g}, gap {gap}, {rule}" + (f" {v:g}" if rule != "none" else ""),
+                    "chosen": _label(r["chosen"]),
                     **{m: round(r["held"][m], 3) for m in KEPT},
                     **{f"shipped_{m}": round(r["shipped"][m], 3) for m in KEPT},
                 }
