@@ -11,7 +11,7 @@ variable                           default      what it bounds
 ``WATTSUP_API_MAX_BATCH``          100000       readings in one ``POST .../readings``
 ``WATTSUP_API_MAX_SERIES``         50000        points in one stateless detection series
 ``WATTSUP_API_MAX_PAGE``           100000       readings in one ``GET .../readings`` answer
-``WATTSUP_API_DETECTIONS``         CPU cores    detections and forecasts fitting at once
+``WATTSUP_API_DETECTIONS``         1            fits and scorings at once, per server process
 ``WATTSUP_API_MODELS``             64           fitted detectors kept in memory
 =================================  ===========  ==================================================
 """
@@ -69,7 +69,11 @@ MAX_GRID_FACTOR = 20
 MAX_FORECAST_STEPS = 2_880
 # Detections and forecasts fitting at once: each keeps a core busy, and more at once only slows
 # every one of them down; the rest wait their turn.
-DETECTIONS = _env_int("WATTSUP_API_DETECTIONS", os.cpu_count() or 1)
+# One per server process: detection is CPU-bound Python, and threads of one process share one
+# interpreter lock. Two at once cost each call ~40 % more CPU and finish none sooner (``/last``
+# at 10 clients: 28-32 against 22 ms of server CPU a call, 33-36 against 46 calls/s;
+# docs/benchmarks.md). More at once: ``python -m core serve --workers N``, one place each.
+DETECTIONS = _env_int("WATTSUP_API_DETECTIONS", 1)
 # Fitted detectors kept in memory per process. A device calling /detect/last keeps its model of
 # the day here, and one read back from disk costs about what a fit does (~0.5 s), so room for the
 # devices of a site: the default causal ensemble is ~2 MB (64: ~150 MB); an LSTM tens of MB.

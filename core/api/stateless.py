@@ -39,7 +39,7 @@ from core.detect.pipeline import DetectorSettings, causal_settings
 from core.detect.run import Detection, detect_events, judge_last, learn_reference, run_detection
 from core.detect.thresholds import DEFAULT_K, ThresholdSettings
 from core.errors import DataError
-from core.ingest.timestamps import apply_tz, parse_timestamps
+from core.ingest.timestamps import apply_tz, parse_iso_texts, parse_timestamps
 from core.store.memory import BoundedLRU
 
 GRANULARITY = {
@@ -84,7 +84,9 @@ def series_frame(req: SeriesRequest) -> tuple[pd.DataFrame, np.ndarray, pd.Timed
             f"{req.granularity} steps differ in length; WattsUp detects on fixed steps: "
             "send daily (or finer) readings.",
         )
-    times = parse_timestamps(pd.Series([p.timestamp for p in req.series], dtype=object)).values
+    texts = [p.timestamp for p in req.series]
+    parsed = parse_iso_texts(texts) or parse_timestamps(pd.Series(texts, dtype=object))
+    times = parsed.values
     if req.timezone is not None:
         times = _in_zone(times, req.timezone)
     for i in np.flatnonzero(np.asarray(times.isna())):
@@ -186,13 +188,14 @@ def refit_period(step: pd.Timedelta) -> pd.Timedelta:
 
 def detect_last(req: SeriesRequest) -> dict:
     """The last point judged after the history it is learned from (``LastOut``; see the module
-    docstring)."""
-    frame, _, step = series_frame(req)
-    settings, threshold = _settings(req, last=True)
-    minimum = max(limits.MIN_POINTS, REGISTRY[settings.detector].min_points)
-    history = settled_history(frame, step, minimum)
-    digest = readings_digest("history", history)
+    docstring). All of it runs in one turn (``fitting_turn``): its parsing and scoring are
+    CPU-bound Python, and calls sharing a process's interpreter at once only slow each other."""
     with fitting_turn():
+        frame, _, step = series_frame(req)
+        settings, threshold = _settings(req, last=True)
+        minimum = max(limits.MIN_POINTS, REGISTRY[settings.detector].min_points)
+        history = settled_history(frame, step, minimum)
+        digest = readings_digest("history", history)
         try:
             detector = fitted(history, digest, settings)
             reference = _references.get_or_make(
@@ -202,13 +205,14 @@ def detect_last(req: SeriesRequest) -> dict:
             det = judge_last(frame, detector, reference, threshold, freq=step, unit=req.unit)
         except ValueError as err:
             raise DataError(f"{req.detector} cannot learn from this series: {err}") from err
-    cols = _point_columns(det)
+        cols = _point_columns(det)
+        events = events_out(det.events)
     return {
         "period": req.period or 0,
         "threshold": threshold.k,
         "suggestedWindow": len(history),
         **{key[:-1] if key.endswith("s") else key: values[-1] for key, values in cols.items()},
-        "events": events_out(det.events),
+        "events": events,
     }
 
 
@@ -231,6 +235,8 @@ def _point_columns(det: Detection) -> dict[str, list]:
 
 def events_out(events: pd.DataFrame) -> list[dict]:
     """``find_events`` rows as JSON (``SeriesEvent``)."""
+    if events.empty:
+        return []
     return [
         {
             "start": iso(e.start),

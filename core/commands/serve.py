@@ -14,6 +14,7 @@ import argparse
 from core.store.db import open_store
 
 APP = "core.api.app:create_app"
+HTTP = "core.api.nodelay:NoDelayH11Protocol"  # h11 with Nagle off (see that module)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=max(1, args.workers),
+        http=HTTP,
         log_level=args.log_level,
         server_header=False,
         # the body guard reads each body once; slow clients cannot hold a connection open forever

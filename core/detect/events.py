@@ -182,21 +182,24 @@ def _energy_unit(unit: str, step_h: float) -> tuple[str, float]:
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "event_id": pd.Series(dtype="int64"),
-            "start": pd.Series(dtype="datetime64[ns]"),
-            "end": pd.Series(dtype="datetime64[ns]"),
-            "duration_h": pd.Series(dtype="float64"),
-            "n_points": pd.Series(dtype="int64"),
-            "peak_score": pd.Series(dtype="float64"),
-            "actual": pd.Series(dtype="float64"),
-            "expected": pd.Series(dtype="float64"),
-            "excess": pd.Series(dtype="float64"),
-            "type": pd.Series(dtype="object"),
-            "cause": pd.Series(dtype="object"),
-        }
-    )
+    return _EMPTY.copy()
+
+
+_EMPTY = pd.DataFrame(
+    {
+        "event_id": np.array([], dtype="int64"),
+        "start": np.array([], dtype="datetime64[ns]"),
+        "end": np.array([], dtype="datetime64[ns]"),
+        "duration_h": np.array([], dtype="float64"),
+        "n_points": np.array([], dtype="int64"),
+        "peak_score": np.array([], dtype="float64"),
+        "actual": np.array([], dtype="float64"),
+        "expected": np.array([], dtype="float64"),
+        "excess": np.array([], dtype="float64"),
+        "type": np.array([], dtype="object"),
+        "cause": np.array([], dtype="object"),
+    }
+)
 
 
 def _event(

@@ -101,6 +101,28 @@ def centred_mean(x: pd.Series, window: int, causal: bool = False) -> pd.Series:
     return x.rolling(window, center=not causal, min_periods=1).mean()
 
 
+def lagged(v: np.ndarray, k: int) -> np.ndarray:
+    """``v`` shifted ``k`` steps later (NaN where it reaches before the first reading)."""
+    out = np.full(v.shape, np.nan)
+    if 0 < k < v.size:
+        out[k:] = v[:-k]
+    elif k == 0:
+        out[:] = v
+    return out
+
+
+def typical_of(v: np.ndarray, week: int) -> np.ndarray:
+    """The usual reading at each time of the week: the median of the same time over the
+    ``TYPICAL_WEEKS`` previous weeks, over the ones that exist (NaN when none does)."""
+    past = np.column_stack([lagged(v, k * week) for k in range(1, TYPICAL_WEEKS + 1)])
+    out = np.full(v.shape, np.nan)
+    seen = ~np.isnan(past).all(axis=1)
+    if seen.all():
+        return np.median(past, axis=1) if not np.isnan(past).any() else np.nanmedian(past, axis=1)
+    out[seen] = np.nanmedian(past[seen], axis=1)
+    return out
+
+
 def feature_lookback(index: pd.DatetimeIndex) -> int:
     """Readings behind the last one that ``feature_frame`` reads: ``TYPICAL_WEEKS`` weeks of lags,
     a day of rolling median before its week-ago shift, and a day of trailing mean."""
@@ -129,8 +151,7 @@ def feature_frame(
     roll = v.rolling(day, min_periods=max(1, day // 2))
     median = roll.median()
     spread = (v - median).abs().rolling(day, min_periods=max(1, day // 2)).median() * MAD_TO_SIGMA
-    past_weeks = pd.concat([v.shift(k * week) for k in range(1, TYPICAL_WEEKS + 1)], axis=1)
-    typical = past_weeks.median(axis=1, skipna=True)
+    typical = pd.Series(typical_of(v.to_numpy(), week), index=index)
     dev_typical = v - typical
     out = pd.DataFrame(
         {

@@ -171,17 +171,18 @@ def judge_last(
 ) -> Detection:
     """The newest reading of ``frame`` judged after ``reference`` (learned on earlier readings),
     as ``run_detection(..., warmup=len(frame) - 1)`` judges it when the detector and reference
-    come from the same readings: only the last ``detector.lookback`` readings are scored (all that
-    the newest one's score reads) and only the newest one can be flagged.
+    come from the same readings. The detection holds that one reading: it is scored from the last
+    ``detector.lookback`` readings before it (all that its score reads), and the rest of the
+    window is history, never scored (``score_frame(..., last=1)``).
 
     ``detector`` and ``reference`` are reused as they are (never refitted): a caller that keeps
     them can judge each new reading of a stream in one small scoring call.
     """
-    data = frame.drop(columns="label", errors="ignore")
+    data = frame.drop(columns="label") if "label" in frame.columns else frame
     back = detector.lookback(data.index)  # 0: not declared, so every reading may count
     window = data.iloc[-(back + 1) :] if back > 0 else data
-    scored = score_frame(detector, window, profile=reference.profile)
-    mask = dataclasses.replace(reference, n_points=len(window) - 1)  # no earlier flag
+    scored = score_frame(detector, window, profile=reference.profile, last=1)
+    mask = dataclasses.replace(reference, n_points=0)  # the newest reading is the one judged
     return detect_events(scored, threshold, freq=freq, unit=unit, reference=mask)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.detect.detectors import Detector, calibrate
+from core.detect.detectors import Detector
 from core.detect.profile import WeekProfile, fit_profile
 
 SCORED_COLUMNS: tuple[str, ...] = (
@@ -30,7 +30,11 @@ SCORED_COLUMNS: tuple[str, ...] = (
 
 
 def score_frame(
-    detector: Detector, frame: pd.DataFrame, *, profile: WeekProfile | None = None
+    detector: Detector,
+    frame: pd.DataFrame,
+    *,
+    profile: WeekProfile | None = None,
+    last: int | None = None,
 ) -> pd.DataFrame:
     """The scored frame of ``frame`` under a fitted ``detector``.
 
@@ -41,14 +45,20 @@ def score_frame(
         (and a forecast's warm-up). Default: learned from ``frame`` itself (a retrospective view);
         live and warm-up detection pass the profile learned on the warm-up, so no later reading
         changes an earlier expectation.
+    last
+        only the newest ``last`` readings are scored and returned (the rows before them are their
+        history): ``score_frame(...).iloc[-last:]``, without scoring the rest
+        (``Detector.score_tail``).
     """
-    raw = detector.score(frame)
-    if type(detector).calibrated is Detector.calibrated:
-        score = calibrate(raw, detector.calibration_)  # same as detector.calibrated, one pass
+    if last is None:
+        raw = detector.score(frame)
+        rows = frame
     else:
-        score = detector.calibrated(frame)
-    band = _expected(detector, frame, profile or fit_profile(frame["value"]))
-    value = frame["value"].astype(float)
+        raw = detector.score_tail(frame, last)
+        rows = frame.iloc[len(frame) - len(raw) :]
+    score = detector.calibrated_scores(frame, raw)  # detector.calibrated, from the same pass
+    band = _expected(detector, frame, profile or fit_profile(frame["value"]), rows.index)
+    value = rows["value"].astype(float)
     out = pd.DataFrame(
         {
             "value": value,
@@ -58,20 +68,24 @@ def score_frame(
             "lower": band["lower"].to_numpy(dtype=float),
             "upper": band["upper"].to_numpy(dtype=float),
         },
-        index=frame.index,
+        index=rows.index,
     )
     out["deviation"] = out["value"] - out["expected"]
-    for col in frame.columns:
+    for col in rows.columns:
         if col not in out.columns:
-            out[col] = frame[col]
+            out[col] = rows[col]
     return out
 
 
-def _expected(detector: Detector, frame: pd.DataFrame, profile: WeekProfile) -> pd.DataFrame:
-    fallback = profile.band(frame.index)
+def _expected(
+    detector: Detector, frame: pd.DataFrame, profile: WeekProfile, index: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """``expected / lower / upper`` at ``index`` (``frame``'s, or its tail), forecast from
+    ``frame``."""
+    fallback = profile.band(index)
     if getattr(detector, "forecasting", False):
         try:
-            band = detector.expected(frame).reindex(frame.index)[["expected", "lower", "upper"]]
+            band = detector.expected(frame).reindex(index)[["expected", "lower", "upper"]]
         except (TypeError, NotImplementedError):
             return fallback  # an ensemble without forecasting members, say
         # the forecast's warm-up (first week for seasonal naive, say) is filled from the profile

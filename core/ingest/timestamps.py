@@ -87,6 +87,18 @@ def parse_timestamps(col: pd.Series) -> ParsedTimes:
     return ParsedTimes(out, layout, None if out.tz is None else str(out.tz), notes)
 
 
+def parse_iso_texts(texts: list) -> ParsedTimes | None:
+    """``parse_timestamps`` of a list of texts that all start as ISO 8601 dates (what an API
+    request sends), without sampling the layout as a file needs; None when one does not start so
+    (``parse_timestamps`` then reads them)."""
+    if not texts or not all(isinstance(t, str) and _ISO.match(t) for t in texts):
+        return None
+    notes: list[str] = []
+    out = _to_datetime(pd.Series([t.strip() for t in texts], dtype=object), "ISO8601", notes)
+    out = _plausible(out, notes)
+    return ParsedTimes(out, "ISO 8601", None if out.tz is None else str(out.tz), notes)
+
+
 def _parse_distinct(col: pd.Series, notes: list[str]) -> tuple[pd.DatetimeIndex, str]:
     """Text parsed once per distinct value, then spread back over the rows.
 

@@ -42,10 +42,18 @@ class ApiServer:
 
 @contextmanager
 def api_server(
-    db_url: str, root: Path, dialect: str, *, env: dict[str, str] | None = None
+    db_url: str,
+    root: Path,
+    dialect: str,
+    *,
+    env: dict[str, str] | None = None,
+    workers: int = 1,
+    app: str | None = None,
 ) -> Iterator[ApiServer]:
     """Start the server on ``db_url`` (blobs and models under ``root``); stop it on exit.
-    ``env`` overrides the test limits (the benchmarks run with the defaults)."""
+    ``env`` overrides the test limits (the benchmarks run with the defaults); ``workers`` server
+    processes; ``app``: another ASGI app (``module:attribute``) served by uvicorn instead, e.g.
+    the benchmarks' bare body parser."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = root / "server.log"
@@ -59,7 +67,10 @@ def api_server(
         "TF_CPP_MIN_LOG_LEVEL": "3",
         **(env or {}),
     }
-    argv = [sys.executable, "-m", "core", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [sys.executable, "-m", "core", "serve", "--workers", str(workers)]
+    if app is not None:
+        argv = [sys.executable, "-m", "uvicorn", app]
+    argv += ["--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*argv, "--log-level", "warning"], cwd=REPO, env=env, stdout=out, stderr=out

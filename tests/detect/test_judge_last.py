@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.detect.detectors.ensemble import FAULT_FLOOR
 from core.detect.pipeline import DetectorSettings, causal_settings, make_detector
 from core.detect.run import judge_last, learn_reference, run_detection
 from core.detect.thresholds import ThresholdSettings
@@ -32,13 +33,38 @@ def test_judge_last_equals_run_detection_after_a_warmup(fitted, spike: bool) -> 
     )
     reference = learn_reference(det, frame.iloc[:-1], threshold)
     last = judge_last(frame, det, reference, threshold, freq="15min", unit="kWh")
-    assert len(last.scored) == det.lookback(frame.index) + 1 < len(frame)
-    for col in ("score", "expected", "lower", "upper"):
+    assert det.lookback(frame.index) + 1 < len(frame)
+    assert list(last.scored.index) == [frame.index[-1]]  # the one reading judged
+    for col in ("value", "score", "raw_score", "expected", "lower", "upper", "deviation"):
         assert last.scored[col].iloc[-1] == pytest.approx(full.scored[col].iloc[-1], rel=1e-12)
     assert bool(last.flags.iloc[-1]) == bool(full.flags.iloc[-1]) == spike
-    assert not last.flags.iloc[:-1].any()
     assert len(last.events) == len(full.events) == int(spike)
     if spike:
         a, b = last.events.iloc[0], full.events.iloc[0]
         assert (a.start, a.end, a.type, a.cause) == (b.start, b.end, b.type, b.cause)
         assert np.isclose(a.excess, b.excess)
+
+
+@pytest.mark.parametrize(
+    "name, causal",
+    [("ensemble", True), ("ensemble", False), ("isolation_forest", True), ("meter_fault", True)],
+)
+@pytest.mark.parametrize("n", [1, 5])
+def test_score_tail_is_the_tail_of_score(name: str, causal: bool, n: int) -> None:
+    """score_tail / calibrated_tail give the last n of score / calibrated, faults and gaps in."""
+    frame = synthetic_frame(n_days=30, freq="1h", seed=7)[["value"]].copy()
+    settings = DetectorSettings(name)
+    det = make_detector(causal_settings(settings) if causal else settings).fit(frame)
+    stuck = frame.iloc[-400:].copy()
+    stuck.iloc[-16:, 0] = stuck["value"].iloc[-17]  # a stuck meter, sure from 12 h on
+    gap = frame.iloc[-400:].copy()
+    gap.iloc[-n - 1, 0] = np.nan  # a missing reading inside the smoothing window
+    for window in (stuck, gap):
+        for tail, full in (
+            (det.score_tail(window, n), det.score(window)),
+            (det.calibrated_tail(window, n), det.calibrated(window)),
+        ):
+            assert list(tail.index) == list(window.index[-n:])
+            np.testing.assert_allclose(tail.to_numpy(), full.to_numpy()[-n:], rtol=1e-12)
+    if name == "ensemble":  # the fault floor reaches the tail
+        assert (det.calibrated_tail(stuck, n) >= FAULT_FLOOR).all()

@@ -6,14 +6,15 @@ import numpy as np
 import pandas as pd
 
 from core.detect.features import (
-    DAY,
     SHORT,
     centred_mean,
-    feature_frame,
     feature_lookback,
+    holiday_flags,
+    lagged,
     seasonal_steps,
     step_of,
     steps_per,
+    typical_of,
 )
 from core.detect.profile import MAD_TO_SIGMA, day_of_year, year_pattern
 
@@ -116,39 +117,56 @@ def model_matrix(
     (week -> day -> previous -> the value itself); the usual reading of the last weeks falls back
     to the profile, so the first weeks are still scored.
     """
-    f = feature_frame(frame, country=country, causal=causal)
-    day = steps_per(frame.index, DAY)
-    short = steps_per(frame.index, SHORT)
-    v = f["value"]
-    lag_1 = f["lag_1"].fillna(v)
-    lag_week = f["lag_week"].fillna(f["lag_day"]).fillna(lag_1)
-    usual = pd.Series(profile[week_slot(frame.index)], index=frame.index)
-    dev_typical = v - f["typical"].fillna(usual)
+    return pd.DataFrame(_model_columns(frame, profile, country, causal), index=frame.index)
+
+
+def _model_columns(
+    frame: pd.DataFrame, profile: np.ndarray, country: str | None, causal: bool
+) -> dict[str, np.ndarray]:
+    """``model_matrix``'s columns as arrays: the lags and the usual reading of ``feature_frame``
+    (``lagged``, ``typical_of``), computed here with numpy (a detector scores a stream's newest
+    reading from a window of history many times a second, and pandas costs ~10 ms a window)."""
+    index = frame.index
+    day, week = seasonal_steps(index)
+    short = steps_per(index, SHORT)
+    v = frame["value"].to_numpy(dtype=float)
+    lag_1 = _filled(lagged(v, 1), v)
+    lag_week = _filled(_filled(lagged(v, week), lagged(v, day)), lag_1)
+    usual = profile[week_slot(index)]
+    dev_typical = v - _filled(typical_of(v, week), usual)
     dev_profile = v - usual
-    hour = f["hour"].to_numpy()
-    out = pd.DataFrame(
-        {
-            "value": v,
-            "diff_1": v - lag_1,
-            "diff_week": v - lag_week,
-            "dev_typical": dev_typical,
-            "dev_typical_short": centred_mean(dev_typical, short, causal),
-            "dev_typical_day": centred_mean(dev_typical, day, causal),
-            "dev_profile": dev_profile,
-            "dev_profile_short": centred_mean(dev_profile, short, causal),
-            "dev_profile_day": centred_mean(dev_profile, day, causal),
-            "hour_sin": np.sin(2 * np.pi * hour / 24),
-            "hour_cos": np.cos(2 * np.pi * hour / 24),
-            "weekend": (f["weekday"] >= 5).astype(float),
-            "holiday": f["holiday"],
-        },
-        index=frame.index,
-    )
-    out.loc[v.isna(), :] = np.nan
-    if "temperature" in f.columns:
-        out["temperature"] = f["temperature"].ffill().bfill().fillna(0.0)
-        out.loc[v.isna(), "temperature"] = np.nan
+    hour = np.asarray(index.hour + index.minute / 60.0, dtype=float)
+    out = {
+        "value": v,
+        "diff_1": v - lag_1,
+        "diff_week": v - lag_week,
+        "dev_typical": dev_typical,
+        "dev_typical_short": _mean(dev_typical, short, causal),
+        "dev_typical_day": _mean(dev_typical, day, causal),
+        "dev_profile": dev_profile,
+        "dev_profile_short": _mean(dev_profile, short, causal),
+        "dev_profile_day": _mean(dev_profile, day, causal),
+        "hour_sin": np.sin(2 * np.pi * hour / 24),
+        "hour_cos": np.cos(2 * np.pi * hour / 24),
+        "weekend": np.asarray(index.dayofweek >= 5, dtype=float),
+        "holiday": holiday_flags(index, country),
+    }
+    if "temperature" in frame.columns:
+        out["temperature"] = (
+            frame["temperature"].astype(float).ffill().bfill().fillna(0.0).to_numpy()
+        )
+    missing = np.isnan(v)
+    if missing.any():
+        out = {name: np.where(missing, np.nan, x) for name, x in out.items()}
     return out
+
+
+def _filled(x: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(x), fallback, x)
+
+
+def _mean(x: np.ndarray, window: int, causal: bool) -> np.ndarray:
+    return centred_mean(pd.Series(x), window, causal).to_numpy(dtype=float)
 
 
 def feature_rows(
@@ -159,11 +177,9 @@ def feature_rows(
     causal: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(X, ok)``: the model matrix restricted to ``columns`` and the mask of scorable rows."""
-    m = model_matrix(frame, profile, country, causal)
-    for c in columns:  # a covariate seen in training but absent now: neutral value
-        if c not in m.columns:
-            m[c] = 0.0
-    x = m[columns].to_numpy(dtype=float)
+    m = _model_columns(frame, profile, country, causal)
+    neutral = np.zeros(len(frame))  # a covariate seen in training but absent now: neutral value
+    x = np.column_stack([m.get(c, neutral) for c in columns]).astype(float, copy=False)
     ok = np.isfinite(x).all(axis=1)
     return x, ok
 
@@ -245,8 +261,13 @@ class FeatureModelMixin:
         return pd.DataFrame(x, index=frame.index, columns=self.columns_)
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
+        return self._score_tail(frame, len(frame))
+
+    def _score_tail(self, frame: pd.DataFrame, n: int) -> np.ndarray:
+        """Features from the whole frame (lags, rolling windows), the model on its last ``n`` rows."""
         scaled = self._model_scale(frame)
         x, ok = feature_rows(scaled, self.profile_, self.country, self.columns_, self.causal)
+        x, ok = x[len(x) - n :], ok[len(ok) - n :]
         if not ok.any():
-            return np.full(len(frame), np.nan)
+            return np.full(n, np.nan)
         return scores_on(ok, self._raw(self.model_, x[ok]))

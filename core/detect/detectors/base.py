@@ -82,7 +82,26 @@ class Detector:
         return pd.Series(values.copy(), index=frame.index, name=self.name)
 
     def calibrated(self, frame: pd.DataFrame) -> pd.Series:
-        return calibrate(self.score(frame), self.calibration_)
+        return self.calibrated_scores(frame, self.score(frame))
+
+    def calibrated_scores(self, frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
+        """``raw`` (this detector's scores of the last ``len(raw)`` readings of ``frame``) on the
+        calibrated scale: one scoring pass gives both."""
+        return calibrate(raw, self.calibration_)
+
+    def score_tail(self, frame: pd.DataFrame, n: int) -> pd.Series:
+        """``score(frame).iloc[-n:]``, computing no more than those ``n`` scores need: a stream
+        judges its newest reading from the window behind it (``lookback``), not every reading of
+        the window."""
+        self._check_fitted()
+        self._check_frame(frame, fitting=False)
+        n = max(1, min(n, len(frame)))
+        values = np.asarray(self._score_tail(frame, n), dtype=float)
+        return pd.Series(values, index=frame.index[len(frame) - n :], name=self.name)
+
+    def calibrated_tail(self, frame: pd.DataFrame, n: int) -> pd.Series:
+        """``calibrated(frame).iloc[-n:]``, computed as ``score_tail`` is."""
+        return self.calibrated_scores(frame, self.score_tail(frame, n))
 
     def expected(self, frame: pd.DataFrame) -> pd.DataFrame:
         if not self.forecasting:
@@ -130,6 +149,11 @@ class Detector:
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray | pd.Series:
         raise NotImplementedError
+
+    def _score_tail(self, frame: pd.DataFrame, n: int) -> np.ndarray:
+        """The last ``n`` scores of ``frame``: all of them, then the tail, unless a detector
+        whose scores are computed row by row overrides it."""
+        return np.asarray(self._score(frame), dtype=float)[len(frame) - n :]
 
     def _expected(self, frame: pd.DataFrame) -> pd.DataFrame:
         raise NotImplementedError

@@ -98,23 +98,25 @@ class EnsembleDetector(Detector):
         self._check_fitted()
         return self._member_scores(frame)
 
-    def _member_scores(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _member_scores(self, frame: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
+        """One column per member; its last ``n`` rows only when ``n`` is given."""
         out = {}
         for m, det in self.members_.items():
-            z = det.calibrated(frame)
+            raw = det.score(frame) if n is None else det.score_tail(frame, n)
+            z = det.calibrated_scores(frame, raw)
             fires_at = getattr(det, "fires_at", None)
             if fires_at is not None:  # a rule member adds evidence only where a rule fires
-                z = z.where(det.score(frame) >= fires_at, -np.inf).where(z.notna())
+                z = z.where(raw >= fires_at, -np.inf).where(z.notna())
             out[m] = z
         return pd.DataFrame(out)
 
-    def calibrated(self, frame: pd.DataFrame) -> pd.Series:
+    def calibrated_scores(self, frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
         """The calibrated combined score, raised to ``FAULT_FLOOR`` where a fault rule is sure."""
-        z = super().calibrated(frame)
+        z = super().calibrated_scores(frame, raw)
         if getattr(self, "fault_share_", 0.0) > FAULT_NATURAL:  # models fitted before it: 0
             return z
         sure = self._strong_faults(frame)
-        if sure is None or not sure.any():
+        if sure is None or not (sure := sure[len(frame) - len(z) :]).any():
             return z
         values = z.to_numpy(dtype=float)
         raised = np.where(sure & np.isfinite(values), np.fmax(values, FAULT_FLOOR), values)
@@ -128,11 +130,30 @@ class EnsembleDetector(Detector):
 
     def lookback(self, index: pd.DatetimeIndex) -> int:
         members = getattr(self, "members_", {})
-        smooth = int(round(self.smooth_hours * steps_per(index, pd.Timedelta("1h"))))
+        smooth = self._smooth_steps(index)
         return max((m.lookback(index) for m in members.values()), default=0) + smooth
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
-        z = self._member_scores(frame).to_numpy(dtype=float)
+        return self._combined(self._member_scores(frame), frame)
+
+    def _score_tail(self, frame: pd.DataFrame, n: int) -> np.ndarray:
+        """The members on the last readings the trailing smoothing of the last ``n`` reads (every
+        reading when smoothing is centred: it looks ahead)."""
+        if not self.causal:
+            return super()._score_tail(frame, n)
+        rows = min(len(frame), n + self._smooth_steps(frame.index) - 1)
+        tail = frame.iloc[len(frame) - rows :]
+        return self._combined(self._member_scores(frame, rows), tail, frame.index)[rows - n :]
+
+    def _smooth_steps(self, index: pd.DatetimeIndex) -> int:
+        return int(round(self.smooth_hours * steps_per(index, pd.Timedelta("1h"))))
+
+    def _combined(
+        self, members: pd.DataFrame, frame: pd.DataFrame, index: pd.DatetimeIndex | None = None
+    ) -> np.ndarray:
+        """The members' scores (rows of ``frame``) combined, then smoothed over ``smooth_hours``
+        (steps counted on ``index``, default ``frame.index``)."""
+        z = members.to_numpy(dtype=float)
         missing = np.isnan(frame["value"].to_numpy(dtype=float))
         z = np.where(np.isneginf(z), np.nan, z)  # a silent rule is no evidence either way
         all_nan = np.isnan(z).all(axis=1)
@@ -147,7 +168,7 @@ class EnsembleDetector(Detector):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 combined = np.nanmean(top, axis=1)
         combined = np.where(all_nan | missing, np.nan, combined)
-        w = int(round(self.smooth_hours * steps_per(frame.index, pd.Timedelta("1h"))))
+        w = self._smooth_steps(frame.index if index is None else index)
         if w > 1:
             rolled = pd.Series(combined).rolling(w, center=not self.causal, min_periods=1)
             s = rolled.mean().to_numpy()
