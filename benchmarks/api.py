@@ -1,19 +1,25 @@
 """The REST API on loopback: readings pushed per second, and ``/v1/detect/last`` latency under load.
 
-Targets (issue 12): at least 50,000 readings/s ingested through ``POST /v1/meters/{m}/readings``,
-and ``POST /v1/detect/last`` answered in under 100 ms at the 99th percentile with 10 clients.
-``python -m benchmarks.api`` prints one row per case.
+Targets (issue 12): at least 50,000 readings/s ingested through ``POST /v1/meters/{m}/readings``
+in batches of 10,000, and ``POST /v1/detect/last`` answered in under 100 ms at the 99th
+percentile with 10 clients. ``python -m benchmarks.api [--workers N] [--last-only]`` prints one
+row per case.
 
-A real ``python -m core serve`` process (one uvicorn worker, the default limits) on a fresh SQLite
-file, started and health-checked like the tests' (``tests/api/server.py``) and always stopped. The
-readings are a 15-minute meter with a temperature, sent as a JSON list (the common device format)
-and as CSV, in batches of 10,000 (a gateway's backlog) and of 96 (a day of one device's readings,
-4 clients at once, each its own meter). Times are wall clock on the client, from the first request
-sent to the last answer read: parsing, validation, the database transaction and the report all
-count. ``detect/last`` sends four weeks of hourly readings (672 points, Azure's request shape) from
-10 threads, each with its own connection: once the same series from every client (after 10
-warm-up calls), once a window that slides by one reading per call, each client its own device
-(after one warm-up call each, which fits that day's model: ``first_call_of_the_day_ms``).
+A real ``python -m core serve`` process (``--workers N`` uvicorn workers, default 1; the default
+limits) on a fresh SQLite file, started and health-checked like the tests' (``tests/api/server.py``)
+and always stopped. The readings are a 15-minute meter with a temperature, sent as a JSON list (the
+common device format) and as CSV, in batches of 10,000 (a gateway's backlog) and of 96 (a day of one
+device's readings, 4 clients at once, each its own meter). Times are wall clock on the client, from
+the first request sent to the last answer read: parsing, validation, the database transaction and
+the report all count.
+
+``detect/last`` sends four weeks of hourly readings (672 points, Azure's request shape) from 1, 10
+and 50 closed-loop clients (one thread each): each client is a device whose window slides by one
+reading per call, its first call of the day (the window ending at midnight, which fits) timed
+apart and the timed calls sent after every client is warm, on a connection of their own; then 10
+clients re-send one series. Beside each, the same bodies against a bare FastAPI app that only
+parses them into the same request model (``benchmarks/bare_api.py``): the floor of a FastAPI call
+on this machine, so the ratio shows WattsUp's own cost.
 """
 
 from __future__ import annotations
@@ -121,8 +127,12 @@ def _ingest_rows(server, smoke: bool) -> list[dict]:
                 "MB sent": round(total / 1e6, 1),
                 "seconds": round(seconds, 2),
                 "readings_per_s": round(rate),
-                "target": f">= {INGEST_TARGET:,}/s",
-                "ok": rate >= INGEST_TARGET,
+                # the target is for batches of 10,000; small batches measure per-call cost
+                **(
+                    {"target": f">= {INGEST_TARGET:,}/s", "ok": rate >= INGEST_TARGET}
+                    if size >= 10_000
+                    else {}
+                ),
             }
         )
     return out

@@ -216,7 +216,7 @@ def profile(bases, meters: int = 5) -> list[dict]:
         # one pass per frame (a detector remembers its last scored frame); three before
         "Isolation Forest scoring (_forest_scores)": ("isolation_forest.py", "_forest_scores"),
         "scikit-learn tag look-ups (__sklearn_tags__)": ("base.py", "__sklearn_tags__"),
-        "feature matrix (model_matrix)": ("_common.py", "model_matrix"),
+        "feature matrix (feature_rows)": ("_common.py", "feature_rows"),
         "meter-fault rules fit": ("meter_fault.py", "_fit"),
         "events (find_events)": ("events.py", "find_events"),
         "week profile (fit_profile)": ("profile.py", "fit_profile"),
