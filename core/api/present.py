@@ -42,6 +42,7 @@ def events_out(events: pd.DataFrame, run_id: int) -> list[dict[str, Any]]:
             "end": iso(e.end),
             "type": str(e.type),
             "peak_score": number(e.peak_score),
+            "mean_score": number(e.mean_score),
             "excess": number(e.excess),
             "cause": None if pd.isna(e.cause) else str(e.cause),
         }

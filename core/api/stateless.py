@@ -244,6 +244,7 @@ def events_out(events: pd.DataFrame) -> list[dict]:
             "duration_h": number(e.duration_h),
             "type": str(e.type),
             "peak_score": number(e.peak_score),
+            "mean_score": number(e.mean_score),
             "excess": number(e.excess),
             "cause": None if pd.isna(e.cause) else str(e.cause),
         }

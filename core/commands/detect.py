@@ -22,7 +22,17 @@ from core.commands import (
 )
 from core.ingest.data import DataError
 
-TABLE_COLUMNS = ("event_id", "start", "end", "duration_h", "type", "excess", "peak_score", "cause")
+TABLE_COLUMNS = (
+    "event_id",
+    "start",
+    "end",
+    "duration_h",
+    "type",
+    "excess",
+    "peak_score",
+    "mean_score",
+    "cause",
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -102,7 +112,8 @@ def events_table(events: pd.DataFrame) -> str:
     view = events[list(TABLE_COLUMNS)].copy()
     view["duration_h"] = view["duration_h"].map(lambda x: f"{x:g}")
     view["excess"] = view["excess"].map(lambda x: f"{x:,.1f}")
-    view["peak_score"] = view["peak_score"].map(lambda x: f"{x:.2f}")
+    for score in ("peak_score", "mean_score"):
+        view[score] = view[score].map(lambda x: f"{x:.2f}")
     return view.to_string(index=False, justify="left")
 
 

@@ -6,6 +6,10 @@ merged into one (``merge_gap=0`` keeps every run apart). Then neighbouring event
 meter is one fault however often a stray reading interrupts it. An event spans from its first to
 its last flagged point, bridged gaps included, and its energy sums cover that whole span.
 
+Scores: ``peak_score`` is the highest calibrated score in the event, ``mean_score`` the mean over
+its flagged readings (a long stretch a little over the threshold has a low peak and a low mean; a
+single loud reading inside a quiet event has a high peak and a lower mean).
+
 Energy: for power units (W, kW, MW, GW) each reading is multiplied by the step in hours; for energy
 units (Wh, kWh, ...) and anything else readings are summed as they are. The unit of ``actual``,
 ``expected`` and ``excess`` is in ``events.attrs["energy_unit"]``.
@@ -44,6 +48,7 @@ COLUMNS: tuple[str, ...] = (
     "duration_h",
     "n_points",
     "peak_score",
+    "mean_score",
     "actual",
     "expected",
     "excess",
@@ -193,6 +198,7 @@ _EMPTY = pd.DataFrame(
         "duration_h": np.array([], dtype="float64"),
         "n_points": np.array([], dtype="int64"),
         "peak_score": np.array([], dtype="float64"),
+        "mean_score": np.array([], dtype="float64"),
         "actual": np.array([], dtype="float64"),
         "expected": np.array([], dtype="float64"),
         "excess": np.array([], dtype="float64"),
@@ -243,12 +249,20 @@ def _event(
         "duration_h": (b - a) * step_h,
         "n_points": int(flag[a:b].sum()),
         "peak_score": float(np.nanmax(score)) if np.isfinite(score).any() else np.nan,
+        "mean_score": _mean_flagged(score, flag[a:b]),
         "actual": actual_e,
         "expected": expected_e,
         "excess": actual_e - expected_e,
         "type": kind,
         "cause": _cause(kind, info),
     }
+
+
+def _mean_flagged(score: np.ndarray, flagged: np.ndarray) -> float:
+    """The mean calibrated score of an event's flagged readings (the gaps it bridges left out):
+    how anomalous the event is as a whole, where the peak says how anomalous its worst reading is."""
+    inside = score[flagged & np.isfinite(score)]
+    return float(inside.mean()) if inside.size else np.nan
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:

@@ -45,6 +45,7 @@ class LiveEvent:
     duration_h: float
     n_points: int
     peak_score: float
+    mean_score: float
     actual: float
     expected: float
     excess: float

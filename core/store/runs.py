@@ -2,7 +2,8 @@
 
 The store sits below ``core.detect``, so it takes plain values: the threshold settings as a mapping
 (``dataclasses.asdict(ThresholdSettings)``) and the events as the frame ``find_events`` returns
-(``start, end, type, peak_score, excess, cause``; other columns are not stored). Times are in the
+(``start, end, type, peak_score, mean_score, excess, cause``; other columns are not stored;
+``mean_score`` may be absent: NULL, as for runs recorded before it existed). Times are in the
 meter's time zone, as its frame is. ``SqlRunRepository`` is the one ``RunRepository``. A stored
 event has an id of its own (``events(run, ids=True)``, ``event(id)``), so a person can label it.
 """
@@ -27,7 +28,8 @@ from core.store.meters import Meter, SqlMeterRepository
 from core.store.schema import detection_runs, labels, meters, models
 from core.store.schema import events as events_table
 
-EVENT_COLUMNS = ("start", "end", "type", "peak_score", "excess", "cause")
+EVENT_COLUMNS = ("start", "end", "type", "peak_score", "mean_score", "excess", "cause")
+OPTIONAL_COLUMNS = ("mean_score",)  # stored NULL when a frame lacks it
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class StoredEvent:
     peak_score: float | None
     excess: float | None
     cause: str | None
+    mean_score: float | None = None
 
 
 class RunRepository(Protocol):
@@ -131,7 +134,9 @@ class SqlRunRepository:
         owner: str | None = None,
     ) -> Run:
         """Store one run and its events in one transaction; returns the run as stored."""
-        missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+        missing = [
+            c for c in EVENT_COLUMNS if c not in events.columns and c not in OPTIONAL_COLUMNS
+        ]
         if missing:
             raise DataError(f"events need the columns {', '.join(missing)}.")
         with self.store.writing() as conn:
@@ -182,7 +187,7 @@ class SqlRunRepository:
         return [_run(r, m.name, m.timezone) for r in rows]
 
     def events(self, run: Run, *, ids: bool = False) -> pd.DataFrame:
-        """The run's events (``start, end, type, peak_score, excess, cause``) in time order; with
+        """The run's events (``EVENT_COLUMNS``) in time order; with
         ``ids`` an ``id`` column first (the stored event's id, for ``event`` and labels)."""
         e = events_table
         # the run's own meter (by the run's id): a run was found through its owner already, and a
@@ -229,6 +234,7 @@ class SqlRunRepository:
             peak_score=row["peak_score"],
             excess=row["excess"],
             cause=row["cause"],
+            mean_score=row["mean_score"],
         )
 
     def add_label(
@@ -319,10 +325,11 @@ def _event_rows(run_id: int, frame: pd.DataFrame, meter: Meter) -> list[dict[str
             "end_ts": _us(row.end, meter),
             "type": str(row.type),
             "peak_score": _number(row.peak_score),
+            "mean_score": _number(row.mean_score),
             "excess": _number(row.excess),
             "cause": None if pd.isna(row.cause) else str(row.cause),
         }
-        for row in frame[list(EVENT_COLUMNS)].itertuples(index=False)
+        for row in frame.reindex(columns=list(EVENT_COLUMNS)).itertuples(index=False)
     ]
 
 

@@ -34,7 +34,8 @@ Tables (``metadata.tables``):
   ``points``, ``flagged``, ``events`` (counts), ``energy_unit``, ``created``.
 * ``events``: ``id``, ``run_id`` -> detection_runs (cascade), ``start_ts``, ``end_ts``, ``type``
   (the types of ``core.detect.events``: spike, dip, drop_to_zero, flat, level_shift, ...),
-  ``peak_score``, ``excess`` (energy in the run's ``energy_unit``), ``cause`` (one sentence).
+  ``peak_score``, ``mean_score`` (the mean calibrated score of its flagged readings; NULL for runs
+  recorded before revision 0008), ``excess`` (energy in the run's ``energy_unit``), ``cause``.
 * ``labels``: ``id``, ``meter_id`` -> meters (cascade), ``start_ts``, ``end_ts``, ``verdict`` (real |
   not_anomaly | expected), ``note``, ``author`` (who), ``created`` (when), ``event_id`` (the stored
   event it judges; NULL for a span a person marked, e.g. a missed anomaly: ``real`` without an event;
@@ -142,7 +143,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 VERDICTS = ("real", "not_anomaly", "expected")
 
 # one naming convention, so constraints have the same names on both engines and in migrations
@@ -255,6 +256,7 @@ events = Table(
     Column("peak_score", Double),
     Column("excess", Double),
     Column("cause", Text),
+    Column("mean_score", Double),
 )
 Index(None, events.c.run_id, events.c.start_ts)
 

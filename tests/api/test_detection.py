@@ -22,6 +22,7 @@ def _same_events(api_events: list[dict], expected: pd.DataFrame) -> None:
         assert (got["type"], got["cause"]) == (want.type, want.cause)
         assert got["excess"] == pytest.approx(want.excess, rel=1e-9)
         assert got["peak_score"] == pytest.approx(want.peak_score, rel=1e-9)
+        assert got["mean_score"] == pytest.approx(want.mean_score, rel=1e-9)
 
 
 @pytest.fixture(scope="module")

@@ -81,8 +81,8 @@ def test_detect_writes_events_and_scores_csv(labelled_csv, models, tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     events = pd.read_csv(out)
-    assert list(events.columns[:11]) == [
-        "event_id", "start", "end", "duration_h", "n_points", "peak_score",
+    assert list(events.columns[:12]) == [
+        "event_id", "start", "end", "duration_h", "n_points", "peak_score", "mean_score",
         "actual", "expected", "excess", "type", "cause",
     ]  # fmt: skip
     assert (events["energy_unit"] == "kWh").all()

@@ -139,6 +139,18 @@ def test_peak_score_is_the_largest_score_in_the_event():
     assert events["peak_score"].iloc[0] == pytest.approx(scored["score"].iloc[100:104].max())
 
 
+def test_mean_score_is_the_mean_over_the_flagged_readings_only():
+    """mean_score averages the flagged readings; a bridged gap (unflagged) does not count."""
+    values, expected = base()
+    values[[100, 101, 103]] = [200.0, 400.0, 250.0]
+    scored = scored_for(values, expected)
+    events = find_events(scored, flags_at(scored, [100, 101, 103]), freq="1h", unit="kWh")
+    assert len(events) == 1  # the gap at 102 is bridged
+    flagged = scored["score"].iloc[[100, 101, 103]]
+    assert events["mean_score"].iloc[0] == pytest.approx(flagged.mean())
+    assert events["mean_score"].iloc[0] < events["peak_score"].iloc[0]
+
+
 def test_edges_of_a_fault_do_not_hide_its_type():
     """A drop or a stuck run flagged with one normal reading on each side keeps its type."""
     values, expected = base()

@@ -44,15 +44,29 @@ def test_events_with_ids_lead_to_each_event(recorded) -> None:
     """events(run, ids=True) adds the stored ids, in time order; event(id) gives that event back."""
     runs, run = recorded
     listed = runs.events(run, ids=True)
-    assert list(listed.columns) == ["id", "start", "end", "type", "peak_score", "excess", "cause"]
+    assert list(listed.columns) == [
+        "id", "start", "end", "type", "peak_score", "mean_score", "excess", "cause"
+    ]  # fmt: skip
+    assert listed["mean_score"].isna().all()  # recorded without one: NULL, as before 0008
     assert listed["type"].tolist() == ["spike", "flat"]
     assert "id" not in runs.events(run).columns
     one = runs.event(int(listed["id"].iloc[1]))
     assert (one.meter, one.run_id, one.type, one.excess) == ("site", run.id, "flat", -2.0)
+    assert one.mean_score is None
     assert (one.start, one.end) == (
         pd.Timestamp("2023-01-04 03:00"),
         pd.Timestamp("2023-01-04 05:00"),
     )
+
+
+def test_an_events_mean_score_is_kept(recorded) -> None:
+    """A run recorded with mean scores gives them back, per event and in the run's rows."""
+    runs, _ = recorded
+    events = _events().assign(mean_score=[3.1, 6.0])
+    run = runs.record("site", detector="x", threshold={}, events=events, points=9, flagged=3)
+    listed = runs.events(run, ids=True)
+    assert listed["mean_score"].tolist() == [6.0, 3.1]  # time order: the spike first
+    assert runs.event(int(listed["id"].iloc[1])).mean_score == 3.1
 
 
 def test_a_run_is_found_by_id_on_its_own_meter_only(recorded) -> None:

@@ -16,7 +16,8 @@ a live stream would after this many readings).
 
 ``EventOut``: ``id`` (label it with ``POST /v1/events/{id}/label``), ``run_id``, ``start``,
 ``end``, ``type`` (spike, dip, drop_to_zero, flat, level_shift, off_hours, holiday), ``peak_score``
-(calibrated, sigma-like), ``excess`` (energy above (+) or below (-) the expected, in the run's
+(calibrated, sigma-like) and ``mean_score`` (the mean over its flagged readings; null for runs
+recorded before it was kept), ``excess`` (energy above (+) or below (-) the expected, in the run's
 ``energy_unit``), ``cause`` (one sentence).
 
 ``DetectionOut``: ``run``, ``summary`` (``points, flagged, events, by_type, excess,
@@ -89,6 +90,7 @@ _EVENT = {
     "end": "2024-03-05T05:00:00+01:00",
     "type": "off_hours",
     "peak_score": 4.1,
+    "mean_score": 3.4,
     "excess": 86.5,
     "cause": "Tuesday 02:00-05:00: 3.2x the usual night load",
 }
@@ -119,6 +121,9 @@ class EventOut(BaseModel):
     end: str
     type: str
     peak_score: float | None
+    mean_score: float | None = Field(
+        default=None, description="mean calibrated score of the event's flagged readings"
+    )
     excess: float | None = Field(description="energy above (+) or below (-) expected")
     cause: str | None
 

@@ -22,7 +22,7 @@ before its own, as a live stream would (the causal twin of the detector, learned
 ``upperMargins`` / ``lowerMargins`` (the detector's expected band: ``upper - expected`` and
 ``expected - lower``; null where undefined), ``isAnomaly``, ``isPositiveAnomaly`` (above
 expected), ``isNegativeAnomaly`` (below), and ``events`` (``SeriesEvent``: ``start, end,
-duration_h, type, peak_score, excess, cause``). ``LastOut``: the same for the last point, singular
+duration_h, type, peak_score, mean_score, excess, cause``). ``LastOut``: the same for the last point, singular
 names (``expectedValue``, ``upperMargin``, ...), plus ``suggestedWindow`` (points of history the
 model learned from).
 """
@@ -85,6 +85,9 @@ class SeriesEvent(BaseModel):
     duration_h: float | None
     type: str
     peak_score: float | None
+    mean_score: float | None = Field(
+        default=None, description="mean calibrated score of the event's flagged points"
+    )
     excess: float | None
     cause: str | None
 
@@ -96,6 +99,7 @@ _EVENTS = [
         "duration_h": 1.0,
         "type": "spike",
         "peak_score": 5.2,
+        "mean_score": 5.2,
         "excess": 61.0,
         "cause": "Tuesday 13:00: 2.4x the usual afternoon load for this weekday",
     }
