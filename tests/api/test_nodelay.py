@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import socket
+import threading
 
 import pytest
 import uvicorn
@@ -48,8 +49,14 @@ def _nodelay_after_accept(protocol_class) -> int:
             transport.close()
             await asyncio.sleep(0)
 
+    # a thread of its own: an earlier test in this process may have left a loop running here
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(accept())))
     try:
-        return asyncio.run(accept())
+        thread.start()
+        thread.join(timeout=30)
+        assert result, "the accepted connection never reached the protocol"
+        return result[0]
     finally:
         client.close()
         listener.close()
