@@ -190,22 +190,15 @@ def _empty() -> pd.DataFrame:
     return _EMPTY.copy()
 
 
-_EMPTY = pd.DataFrame(
-    {
-        "event_id": np.array([], dtype="int64"),
-        "start": np.array([], dtype="datetime64[ns]"),
-        "end": np.array([], dtype="datetime64[ns]"),
-        "duration_h": np.array([], dtype="float64"),
-        "n_points": np.array([], dtype="int64"),
-        "peak_score": np.array([], dtype="float64"),
-        "mean_score": np.array([], dtype="float64"),
-        "actual": np.array([], dtype="float64"),
-        "expected": np.array([], dtype="float64"),
-        "excess": np.array([], dtype="float64"),
-        "type": np.array([], dtype="object"),
-        "cause": np.array([], dtype="object"),
-    }
-)
+_DTYPES = {  # of COLUMNS; the others are float64
+    "event_id": "int64",
+    "n_points": "int64",
+    "start": "datetime64[ns]",
+    "end": "datetime64[ns]",
+    "type": "object",
+    "cause": "object",
+}
+_EMPTY = pd.DataFrame({c: np.array([], dtype=_DTYPES.get(c, "float64")) for c in COLUMNS})
 
 
 def _event(
