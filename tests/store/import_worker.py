@@ -60,7 +60,9 @@ def hang(url, home, meter, first, count, marker) -> None:
 
     def merge_then_hang(*args, **kwargs):
         written = original(*args, **kwargs)
-        Path(marker).write_text(str(written))
+        partial = Path(f"{marker}.partial")
+        partial.write_text(str(written))
+        partial.replace(marker)  # atomic: the test never reads an empty marker
         time.sleep(WAIT_S)  # killed here, inside the transaction
         return written
 
