@@ -320,3 +320,33 @@ def test_no_password_or_key_in_database_or_log(world: World) -> None:
         assert secret.encode() not in log
     for key in world.keys.values():
         assert key[: apikeys.PREFIX_CHARS].encode() in raw  # the prefix is, for listing
+
+
+CHANNEL_ROUTES = (
+    ("POST", "/v1/channels"),
+    ("DELETE", "/v1/channels/x"),
+    ("POST", "/v1/channels/x/test"),
+)
+
+
+def test_only_an_admins_key_manages_alert_channels(world: World) -> None:
+    """A channel holds a secret (an SMTP password, a webhook token): an analyst's write key reads
+    the masked list and writes rules, but adding, removing or testing a channel is 403, as on the
+    Alerts page; the org's admin does all three."""
+    with cheap_hashing():
+        accounts.create_user(world.repo, "carl", PASSWORDS["carl"], role="analyst", org="acme")
+    key, _ = apikeys.create_key(world.repo, user="carl", scope="write")
+    hook = {"name": "ops-hook", "url": "json://127.0.0.1:9/hook"}
+    with world.server.client(headers={"Authorization": f"Bearer {key}"}) as carl:
+        for method, path in CHANNEL_ROUTES:
+            answer = carl.request(method, path, json=hook if method == "POST" else None)
+            assert answer.status_code == 403, (method, path, answer.text)
+            assert "admin" in answer.json()["detail"]
+        assert carl.get("/v1/channels").status_code == 200
+    with world.client("alice") as alice:
+        assert alice.post("/v1/channels", json=hook).status_code == 201
+        tested = alice.post("/v1/channels/ops-hook/test")
+        assert tested.status_code == 200 and tested.json()["status"] == "failed"  # nobody on :9
+        assert alice.delete("/v1/channels/ops-hook").status_code == 200
+    schema = create_app().openapi()["paths"]["/v1/channels"]["post"]["responses"]
+    assert "admin" in schema["403"]["description"]

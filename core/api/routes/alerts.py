@@ -1,7 +1,9 @@
 """Alerts: ``/v1/channels`` (+ ``/test``), ``/v1/alert-rules``, ``/v1/silences``, ``/v1/notifications``.
 
 Thin over ``core.alerts`` and ``core.store.alerts``: the same channels, rules and log as the CLI and
-the Alerts page. A channel's URL goes in once and never comes back in full (masked).
+the Alerts page. A channel's URL goes in once and never comes back in full (masked). Adding,
+removing and testing a channel takes an admin's key, as on the Alerts page; rules, silences and the
+log take a write key.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from core.alerts.channels import add_channel, send_test
 from core.alerts.rules import new_rule, new_silence
-from core.api.deps import CallerDep, Id, StoreDep, WriterDep
+from core.api.deps import AdminDep, CallerDep, Id, StoreDep, WriterDep
 from core.api.problems import ApiError, responses
 from core.api.schemas.alerts import (
     ChannelIn,
@@ -54,8 +56,8 @@ def list_channels(repo: AlertsDep, caller: CallerDep) -> list[dict]:
 @router.post(
     "/channels", status_code=201, response_model=ChannelOut, responses=responses(409, 422, 503)
 )
-def create_channel(body: ChannelIn, store: StoreDep, caller: WriterDep) -> dict:
-    """Add a channel: the URL is checked by Apprise, sealed, and answered masked."""
+def create_channel(body: ChannelIn, store: StoreDep, caller: AdminDep) -> dict:
+    """Add a channel (an admin's key): the URL is checked by Apprise, sealed, and answered masked."""
     try:
         return add_channel(store, body.name, body.url, owner=caller.owner).to_dict()
     except ExistsError as err:
@@ -63,8 +65,8 @@ def create_channel(body: ChannelIn, store: StoreDep, caller: WriterDep) -> dict:
 
 
 @router.delete("/channels/{name}", response_model=Deleted, responses=responses(404, 422, 503))
-def delete_channel(name: Name, repo: AlertsDep, caller: WriterDep) -> dict:
-    """Remove a channel (the log keeps its name)."""
+def delete_channel(name: Name, repo: AlertsDep, caller: AdminDep) -> dict:
+    """Remove a channel (an admin's key; the log keeps its name)."""
     repo.delete_channel(name, owner=caller.owner)
     return {"deleted": name}
 
@@ -72,8 +74,8 @@ def delete_channel(name: Name, repo: AlertsDep, caller: WriterDep) -> dict:
 @router.post(
     "/channels/{name}/test", response_model=NotificationOut, responses=responses(404, 422, 503)
 )
-def test_channel(name: Name, store: StoreDep, caller: WriterDep) -> dict:
-    """Send a test message now; the log row says ``sent`` or ``failed`` with the channel's error."""
+def test_channel(name: Name, store: StoreDep, caller: AdminDep) -> dict:
+    """Send a test message now (an admin's key); the log row says ``sent`` or ``failed`` with the channel's error."""
     return send_test(store, name, owner=caller.owner).to_dict()
 
 
