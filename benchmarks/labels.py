@@ -202,10 +202,10 @@ def _spans(feedback: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["start", "end", "verdict"])
 
 
-def suggestion_rows(path: Path, unlabelled_normal: bool = False) -> list[dict[str, Any]]:
+def suggestion_rows(path: Path) -> list[dict[str, Any]]:
     """Ensemble and learned on one building: F1 / event F1 from ``CUT`` on at the default k and at
-    the k ``suggest_threshold`` finds on the months before ``CUT`` (``unlabelled_normal``: every
-    reading before ``CUT`` nobody labelled counted as normal, not left out)."""
+    the k the page would offer from the labels before ``CUT`` (``suggest_threshold``; the default
+    where it offers none)."""
     from dataclasses import replace
 
     from core.detect.evaluation import evaluate, simulated_feedback
@@ -215,20 +215,21 @@ def suggestion_rows(path: Path, unlabelled_normal: bool = False) -> list[dict[st
     ds, labels, ens_score, ens_flags = _building(path)
     feedback = simulated_feedback(labels, ens_flags, CUT)
     after = labels.index >= pd.Timestamp(CUT)
-    if unlabelled_normal:
-        feedback = feedback.where(feedback.notna() | after, 0.0)
-    score, flags = _learned(path, simulated_feedback(labels, ens_flags, CUT), {})
+    score, flags = _learned(path, feedback, {})
     rows = []
     for name, s, f in (("ensemble", ens_score, ens_flags), ("learned", score, flags)):
         scored = pd.DataFrame({"score": s})
         suggestion = suggest_threshold(scored[~after], _spans(feedback), ThresholdSettings())
-        k = suggestion.k if suggestion else ThresholdSettings().k
+        offered = suggestion is not None and suggestion.better
+        k = suggestion.k if offered else ThresholdSettings().k
         moved = flag_points(scored, replace(ThresholdSettings(), mode="sigma", k=k))
         default, suggested = (evaluate(labels[after], s[after], g[after]) for g in (f, moved))
         rows.append(
             {
                 "building": path.stem,
                 "detector": name,
+                "best_k_on_labels": None if suggestion is None else suggestion.k,
+                "offered": offered,
                 "k": k,
                 "f1": round(default["f1"], 3),
                 "event_f1": round(default["event_f1"], 3),
@@ -248,17 +249,16 @@ def main() -> None:  # pragma: no cover - a manual run that also prints the tuni
     print(machine())
     print(pd.DataFrame(tuned["scores"]).round(3).to_string())
     print(pd.DataFrame(tuned["folds"]).to_string())
-    for normal in (False, True):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            table = pd.DataFrame([r for p in _files() for r in suggestion_rows(p, normal)])
-        print("suggested k" + (", unlabelled readings normal" if normal else ""))
-        print(table.to_string())
-        print(
-            table.groupby("detector")[["f1", "event_f1", "suggested_f1", "suggested_event_f1"]]
-            .mean()
-            .round(3)
-        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = pd.DataFrame([r for p in _files() for r in suggestion_rows(p)])
+    print("the threshold the page would offer")
+    print(table.to_string())
+    print(
+        table.groupby("detector")[["f1", "event_f1", "suggested_f1", "suggested_event_f1"]]
+        .mean()
+        .round(3)
+    )
     print("best:", tuned["best"])
     print(pd.DataFrame(run()).to_string())
 

@@ -23,7 +23,7 @@ from core.ingest.refs import DatasetRef
 from core.labels.feedback import label_kinds
 from core.labels.metrics import SHOWN, label_metrics
 from core.labels.retrain import retrain_meter, version_metrics
-from core.labels.suggest import suggest_threshold
+from core.labels.suggest import suggest_threshold, suggestion_shortfall
 from core.labels.suppression import MARK, mark_like_dismissed
 from core.store.labels import SqlLabelRepository
 from core.store.model_versions import SqlModelVersionRepository
@@ -175,10 +175,18 @@ def _metrics(
         key="labels_metrics",
     )
     suggestion = suggest_threshold(scored, labels, threshold)
+    shortfall = suggestion_shortfall(labels)
+    if shortfall is not None:
+        st.caption(shortfall)
+    elif suggestion is not None and not suggestion.better:
+        st.caption(
+            f"No other threshold does clearly better on your labels than {suggestion.current_k:.2f}."
+        )
     if suggestion is not None and suggestion.better:
         st.write(
-            f"Suggested threshold: **{suggestion.k:.2f}** (event F1 {suggestion.event_f1:.2f} on your "
-            f"labels, now {suggestion.current_event_f1:.2f})."
+            f"Suggested threshold: **{suggestion.k:.2f}**: on the span you labelled, F1 "
+            f"{suggestion.f1:.2f} and event F1 {suggestion.event_f1:.2f}; now "
+            f"{suggestion.current_f1:.2f} and {suggestion.current_event_f1:.2f}."
         )
         if writer and st.button("Apply suggested threshold", key="labels_apply_k"):
             st.session_state["detect_k"] = float(suggestion.k)

@@ -9,7 +9,13 @@ from core.detect.scoring import score_frame
 from core.detect.thresholds import ThresholdSettings, flag_points
 from core.labels.feedback import feedback_series, label_kinds
 from core.labels.metrics import label_metrics
-from core.labels.suggest import suggest_threshold
+from core.labels.suggest import (
+    MARGIN,
+    confirmed_events,
+    reviewed,
+    suggest_threshold,
+    suggestion_shortfall,
+)
 from core.labels.suppression import is_like_dismissed, mark_like_dismissed
 from tests.labels.conftest import spans
 
@@ -42,15 +48,35 @@ def test_metrics_on_the_labels_beside_random(series):
     assert m["random_f1"] < 1 and m["labelled_points"] == 30
 
 
-def test_threshold_suggestion_maximises_event_f1(series):
-    """The suggested k has the best event F1 on the labels, at least as good as the current one."""
+def test_threshold_suggestion_on_the_reviewed_span(series):
+    """The suggested k is the best (F1 + event F1) / 2 on the labels, the reviewed span's unlabelled
+    readings counted as normal; offered only when clearly better than the current k."""
     frame, _ = series
     scored = _scored(frame)
-    s = suggest_threshold(scored, spans(frame.index), ThresholdSettings(k=5.0))
-    assert s is not None and s.event_f1 >= s.current_event_f1
+    labels = spans(frame.index)
+    s = suggest_threshold(scored, labels, ThresholdSettings(k=5.0))
+    assert s is not None and s.better and s.score >= s.current_score + MARGIN
+    truth = reviewed(labels)
     flags = flag_points(scored, ThresholdSettings(k=s.k))
-    assert label_metrics(spans(frame.index), scored, flags)["event_f1"] == s.event_f1
-    assert suggest_threshold(scored, spans(frame.index).iloc[3:], ThresholdSettings()) is None
+    m = label_metrics(truth, scored, flags)
+    assert (m["f1"], m["event_f1"]) == (s.f1, s.event_f1)
+    # a reading between the labels that nobody marked is normal: flagging it costs precision
+    inside = (frame.index > labels["start"].min()) & (frame.index < labels["end"].max())
+    assert m["labelled_points"] == inside.sum() + 2
+    # at the suggested k itself nothing better is offered
+    again = suggest_threshold(scored, labels, ThresholdSettings(k=s.k))
+    assert again is not None and not again.better and again.k == s.k
+
+
+def test_no_suggestion_before_three_confirmed_anomalies(series):
+    """Two confirmed anomalies are not enough: None, and the page says what is missing."""
+    frame, _ = series
+    scored = _scored(frame)
+    two = spans(frame.index).iloc[1:]
+    assert confirmed_events(two) == 2
+    assert suggest_threshold(scored, two, ThresholdSettings(k=5.0)) is None
+    assert "once 3 anomalies are confirmed (2 so far)" in suggestion_shortfall(two)
+    assert suggestion_shortfall(spans(frame.index)) is None
 
 
 def test_like_one_you_dismissed():
