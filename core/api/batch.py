@@ -26,13 +26,13 @@ import io
 import json
 import math
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from core.api import limits
+from core.api.batch_fast import RESERVED, csv_table, object_columns, uniform_readings
 from core.api.times import meter_times
 from core.errors import DataError
 from core.store.records import Meter
@@ -45,7 +45,6 @@ MEDIA: dict[str, Format] = {
     "application/ndjson": "ndjson",
     "text/csv": "csv",
 }
-RESERVED = ("timestamp", "value")
 
 
 @dataclass(frozen=True)
@@ -85,31 +84,44 @@ class Unreadable(DataError):
     """A body that is not JSON / NDJSON / CSV at all (answered 400)."""
 
 
-def parse_batch(body: bytes, content_type: str, meter: Meter) -> Batch:
-    """Read ``body`` into readings for ``meter`` (see the module docstring)."""
+def parse_batch(body: bytes, content_type: str, meter: Meter, *, fast: bool = True) -> Batch:
+    """Read ``body`` into readings for ``meter`` (see the module docstring).
+
+    A batch of uniform readings is read a column at a time (``core.api.batch_fast``); ``fast=False``
+    reads every batch reading by reading, which gives the same batch (tests compare the two)."""
     fmt = body_format(content_type)
     text = _text(body)
-    table = _csv_table(text) if fmt == "csv" else None
+    table = csv_table(text) if fmt == "csv" and fast else None
     if table is not None:  # a CSV with one cell per column on every line: no records needed
         _check_count(len(table["timestamp"]))
-        batch = _fast_readings(fmt, table, meter)
+        batch = _uniform(fmt, uniform_readings(True, table), meter)
         if batch is not None:
             return batch
     if fmt == "json":
         objects = _json_objects(text)
         _check_count(len(objects))
-        batch = _fast_readings(fmt, _object_columns(objects), meter, objects)
-        if batch is not None:
-            return batch
+        if fast:
+            batch = _uniform(fmt, uniform_readings(False, object_columns(objects), objects), meter)
+            if batch is not None:
+                return batch
         return _readings(fmt, list(enumerate(objects, start=1)), meter)
     records = _ndjson_records(text) if fmt == "ndjson" else _csv_records(text)
     _check_count(len(records))
-    if fmt == "ndjson":
+    if fmt == "ndjson" and fast:
         objects = [rec for _, rec in records]
-        batch = _fast_readings(fmt, _object_columns(objects), meter, objects)
+        batch = _uniform(fmt, uniform_readings(False, object_columns(objects), objects), meter)
         if batch is not None:
             return batch
     return _readings(fmt, records, meter)
+
+
+def _uniform(fmt: Format, read: tuple | None, meter: Meter) -> Batch | None:
+    """The batch of the fast path's readings (``core.api.batch_fast``), None when it declined."""
+    if read is None:
+        return None
+    times, values, covs = read
+    rows = np.arange(1, len(times) + 1)
+    return _assemble(fmt, len(times), rows, times, values, covs, [], meter)
 
 
 def _check_count(n: int) -> None:
@@ -196,95 +208,6 @@ def _csv_records(text: str) -> list[Record]:
     except csv.Error as err:
         raise Unreadable(f"the CSV body does not read after row {len(out)} ({err}).") from None
     return out
-
-
-# ---- the fast path: whole columns at once ------------------------------------------------------
-# A batch whose readings all have the same keys and plain numbers (what devices and gateways send)
-# is read column by column in C (``map``, numpy) with no Python work per reading; any other batch
-# returns None here and takes the per-reading path below, which names every rejected row. Both
-# give the same batch (tests/api/test_batch_paths.py compares them).
-def _csv_table(text: str) -> dict[str, list[str]] | None:
-    """One list of cells per column of a CSV whose every line has one cell per column, else None."""
-    try:
-        lines = list(csv.reader(io.StringIO(text)))
-    except csv.Error:
-        return None
-    if not lines:
-        return None
-    header = [h.strip() for h in lines[0]]
-    if len(set(header)) != len(header) or any(name not in header for name in RESERVED):
-        return None
-    lines = [cells for cells in lines[1:] if cells]  # csv reads an empty line as no cells
-    if lines and set(map(len, lines)) != {len(header)}:
-        return None
-    columns = map(list, zip(*lines, strict=True)) if lines else ([] for _ in header)
-    return dict(zip(header, columns, strict=True))
-
-
-def _object_columns(objects: list[Any]) -> dict[str, list] | None:
-    """One list per key when every reading is an object with the same keys, else None."""
-    if not objects or not all(type(o) is dict for o in objects):
-        return None
-    keys = objects[0].keys()
-    if not all(o.keys() == keys for o in objects):
-        return None
-    return {k: list(map(itemgetter(k), objects)) for k in keys}
-
-
-def _floats(cells: list[Any]) -> np.ndarray | None:
-    """The cells as floats (NaN: null or an empty cell) when each is a finite number (or number
-    text) or missing, else None (``_number``'s rules, a column at a time)."""
-    kinds = set(map(type, cells))
-    missing = 0
-    try:
-        if kinds <= {int, float, type(None)}:
-            missing = cells.count(None)
-            out = np.array(cells, dtype=float)
-        elif kinds == {str}:
-            try:
-                out = np.fromiter(map(float, cells), dtype=float, count=len(cells))
-            except ValueError:  # empty cells (missing numbers), or text that is no number
-                blank = [not c.strip() for c in cells]
-                missing = sum(blank)
-                out = np.array(
-                    [math.nan if b else float(c) for c, b in zip(cells, blank, strict=True)]
-                )
-        else:
-            return None
-    except (ValueError, OverflowError):
-        return None
-    return out if int(np.count_nonzero(~np.isfinite(out))) == missing else None
-
-
-def _fast_readings(
-    fmt: Format, columns: dict[str, list] | None, meter: Meter, objects: list | None = None
-) -> Batch | None:
-    """The batch of uniform readings (see above), or None to take the per-reading path."""
-    if columns is None or any(key not in columns for key in RESERVED):
-        return None
-    if any(not isinstance(k, str) or not k.strip() or len(k) > 100 for k in columns):
-        return None
-    times = columns["timestamp"]
-    if fmt == "csv" and not all(map(str.strip, times)):
-        return None  # a blank line of cells, or a line without a time
-    numbers: dict[str, np.ndarray] = {}
-    for key, cells in columns.items():
-        if key != "timestamp":
-            parsed = _floats(cells)
-            if parsed is None:
-                return None
-            numbers[key] = parsed
-    values = numbers.pop("value")
-    # covariates in the order the per-reading path meets their first number
-    first = {k: int(np.argmax(~np.isnan(a))) for k, a in numbers.items() if not np.isnan(a).all()}
-
-    def met(key: str) -> tuple[int, int]:
-        keys = list(columns) if objects is None else list(objects[first[key]])
-        return first[key], keys.index(key)
-
-    covs = {k: numbers[k] for k in sorted(first, key=met)}
-    rows = np.arange(1, len(times) + 1)
-    return _assemble(fmt, len(times), rows, times, values, covs, [], meter)
 
 
 # ---- records -> readings ----------------------------------------------------------------------
