@@ -14,6 +14,12 @@
   storage notice (``storage_notice``);
 - ``text``: ``md_escape`` for file-derived text in markdown;
 - ``memory``: keeps Streamlit's garbage collection after each run cheap (``freeze_imports``).
+- ``views``: the Anomaly detection page's shared views (events table, CSV, counters, chart);
+- ``labels``, ``alerts``, ``portfolio``, ``fleet_scoring``: the sections of their pages;
+- ``upload_columns``, ``upload_fleet``, ``upload_save``: the Upload page's column and cleaning
+  pickers, the all-meters fleet section, and save / merge / delete of a saved meter;
+- ``studio_controls``, ``studio_results``, ``studio_downloads``: the Anomaly detection page's
+  threshold controls (``ThresholdChoice``), counters / label metrics / events table, and downloads.
 
 May import: every other wing.
 """
