@@ -35,6 +35,7 @@ from core.api import limits
 from core.api.batch_fast import RESERVED, csv_table, object_columns, uniform_readings
 from core.api.times import meter_times
 from core.errors import DataError
+from core.ingest.extract import MAX_ABS_VALUE
 from core.store.records import Meter
 
 Format = Literal["json", "ndjson", "csv"]
@@ -226,6 +227,11 @@ def _number(x: Any) -> float | None | str:
     if not math.isfinite(value):
         return (
             f"{str(x)[:40]} is not a finite number: send a number, or null for a missing reading."
+        )
+    if abs(value) > MAX_ABS_VALUE:
+        return (
+            f"{value:g} is beyond ±{MAX_ABS_VALUE:.0e}, more than any meter reads: check the "
+            "value and its unit."
         )
     return value
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from core.ingest.extract import MAX_ABS_VALUE
+
 RESERVED = ("timestamp", "value")
 
 
@@ -69,7 +71,10 @@ def floats(cells: list[Any]) -> np.ndarray | None:
             return None
     except (ValueError, OverflowError):
         return None
-    return out if int(np.count_nonzero(~np.isfinite(out))) == missing else None
+    if int(np.count_nonzero(~np.isfinite(out))) != missing:
+        return None
+    with np.errstate(invalid="ignore"):
+        return None if (np.abs(out) > MAX_ABS_VALUE).any() else out
 
 
 def uniform_readings(

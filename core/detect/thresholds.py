@@ -35,7 +35,10 @@ same functions the modes above use, into a :class:`FixedThreshold`:
 
 After the mode, ``direction`` keeps only over-use (``deviation > 0``) or under-use (``< 0``), and the
 min-deviation rules drop flags whose ``|deviation|`` is below ``min_deviation`` (data unit) or below
-``min_deviation_pct`` % of ``|expected|``. NaN scores never flag. With a ``country`` and
+``min_deviation_pct`` % of ``|expected|``. A reading that is what was expected (``|deviation|`` at most
+``SAME_AS_EXPECTED`` x ``|expected|``, so exactly equal when nothing is expected) never flags, whatever
+its score: there is nothing to show or explain (a noise-free or constant series otherwise got "dip"
+events of 0 kWh, "1.0x the usual load"). NaN scores never flag. With a ``country`` and
 ``holidays_normal``, readings on that country's public holidays never flag (``core.detect.holidays``).
 """
 
@@ -70,6 +73,7 @@ Mode = Literal["sigma", "percentile", "dynamic", "per_month"]
 Direction = Literal["both", "over", "under"]
 MODES: tuple[str, ...] = ("sigma", "percentile", "dynamic", "per_month")
 DIRECTIONS: tuple[str, ...] = ("both", "over", "under")
+SAME_AS_EXPECTED = 1e-9  # relative: float rounding, not a real difference
 
 # Dynamic threshold constants. Telemanom re-thresholds every batch of 70 errors over a window of 30
 # batches, tries z in 2.5..12 by 0.5 and smooths with a span of 5 % of the window. Its |E_seq|^2
@@ -194,6 +198,7 @@ def flag_points(
             flags = score > thr
     flags &= np.isfinite(score)
     flags &= _deviation_mask(scored, settings)
+    flags &= ~_as_expected(scored)
     if settings.holidays_normal and settings.country:
         flags &= ~holiday_mask(scored.index, settings.country)
     return pd.Series(flags, index=scored.index, name="flag")
@@ -204,6 +209,16 @@ def _scores(scored: pd.DataFrame) -> np.ndarray:
     if "score" not in scored.columns:
         raise ValueError("expected a scored frame with a 'score' column (see core.detect.pipeline)")
     return scored["score"].to_numpy(dtype=float)
+
+
+def _as_expected(scored: pd.DataFrame) -> np.ndarray:
+    """Readings that are what was expected, to rounding (see the module docstring)."""
+    if "deviation" not in scored.columns or "expected" not in scored.columns:
+        return np.zeros(len(scored), dtype=bool)
+    dev = np.abs(scored["deviation"].to_numpy(dtype=float))
+    exp = np.abs(scored["expected"].to_numpy(dtype=float))
+    with np.errstate(invalid="ignore"):
+        return dev <= SAME_AS_EXPECTED * exp  # NaN on either side: False, the flag stands
 
 
 def _deviation_mask(scored: pd.DataFrame, settings: ThresholdSettings) -> np.ndarray:

@@ -17,6 +17,8 @@ from core.errors import DataError
 from core.ingest import quality as q
 from core.ingest.columns import ENERGY_UNITS, is_submeter
 
+MAX_SPAN_YEARS = 200  # PJM's 16 years fit many times over; int64 nanoseconds end at ~292
+MAX_SPAN = pd.Timedelta(days=365.25 * MAX_SPAN_YEARS)
 MAX_GRID_FACTOR = 20  # a grid this many times longer than the readings means stray dates, not gaps
 ONE_TIMESTAMP = "All readings share one timestamp: upload at least a few days of readings."
 
@@ -125,7 +127,13 @@ def _to_grid(frame: pd.DataFrame, step: pd.Timedelta, out: Cleaned) -> pd.DataFr
     out.fields["step"] = q.step_label(step)
     out.fields["step_seconds"] = step.total_seconds()
     out.fields["irregular_steps"] = {"count": irregular, "off_grid_rows": off_grid}
-    span = (ns[-1] - ns[0]) // step_ns
+    if int(ns[-1]) - int(ns[0]) > MAX_SPAN.value:  # past ~292 years nanoseconds overflow
+        raise DataError(
+            f"Timestamps run from {q.fmt_time(frame.index[0])} to {q.fmt_time(frame.index[-1])}, over "
+            f"{MAX_SPAN_YEARS} years: WattsUp reads up to {MAX_SPAN_YEARS} years of readings; check for "
+            "mistyped dates (a wrong year?) or upload a shorter period."
+        )
+    span = (int(ns[-1]) - int(ns[0])) // step_ns
     if span > MAX_GRID_FACTOR * ns.size + 100_000:
         raise DataError(
             f"Timestamps run from {q.fmt_time(frame.index[0])} to {q.fmt_time(frame.index[-1])}: at the {q.step_label(step)} step "

@@ -31,6 +31,8 @@ Times are strings like ``2014-11-02 01:00``; a "runs" dict is
 * ``bad_lines``: ``{count, lines}`` CSV lines skipped because they had the wrong number of fields
 * ``unparseable_timestamps``: ``{count, lines, examples}`` rows ignored: time missing or unreadable
 * ``non_numeric_values``: ``{count, lines, examples}`` value cells that are not numbers (set missing)
+* ``out_of_range_values``: ``{count, lines, examples}`` readings beyond ±1e15 or infinite (set missing;
+  ``core.ingest.extract.MAX_ABS_VALUE``)
 * ``missing_values``: empty value cells in the rows analysed
 * ``unsorted_rows``: rows earlier than the row before them
 * ``duplicate_timestamps``: ``{count, timestamps, examples, dst_fall_back}`` (count = extra rows)
@@ -204,7 +206,7 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
     f["timestamp_format"], f["timezone"] = times.layout, None if ts.tz is None else str(ts.tz)
     report_bad_times(table, raw[roles.timestamp_col], rows, ts, filename, report)
     frame = typed_frame(raw, roles, covs, rows[~ts.isna()], ts[~ts.isna()], table, report)
-    _check_enough(frame, roles.value_col, filename, "")
+    _check_enough(frame, roles.value_col, filename, "", f.get("out_of_range_values"))
     out = clean(frame, roles.unit, options)
     f.update(out.fields)
     report.changes.extend(out.changes)
@@ -286,8 +288,16 @@ def _report_unused(
         )
 
 
-def _check_enough(frame: pd.DataFrame, value_col: str, filename: str, when: str) -> None:
+def _check_enough(
+    frame: pd.DataFrame, value_col: str, filename: str, when: str, far: dict | None = None
+) -> None:
     valid = int(frame["value"].notna().sum())
+    if valid == 0 and far and far["count"]:
+        raise DataError(
+            f"Value column {value_col!r} in {filename} has no reading within ±1e15: "
+            f"{far['count']} are larger or infinite (e.g. {far['examples'][0]}): pick the column of "
+            "meter readings, or check how the file was exported."
+        )
     if valid == 0:
         raise DataError(
             f"Value column {value_col!r} in {filename} has no numeric readings: pick another value column."

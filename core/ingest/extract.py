@@ -16,6 +16,9 @@ from core.ingest.readers import NULL_TOKENS, RawTable
 
 NULL_LOWER = sorted({t.lower() for t in NULL_TOKENS})
 LINES_LISTED = 10  # line numbers listed per finding; counts are always complete
+# Larger than any meter reads (a petawatt-hour per reading); past it sums and squares lose their digits
+# and infinities follow, so such readings are refused as missing, reported.
+MAX_ABS_VALUE = 1e15
 
 
 def select_meter(
@@ -102,8 +105,10 @@ def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
             f"Treated {bad.size} non-numeric readings as missing, e.g. {report.fields['non_numeric_values']['examples'][0]!r}."
         )
     report.fields["missing_values"] = int(empty.sum())
+    values = value.to_numpy(dtype="float64", na_value=np.nan)
+    values = _in_range(values, rows, table, report)
     index = pd.DatetimeIndex(stamps, name="timestamp").as_unit("ns")
-    frame = pd.DataFrame({"value": value.to_numpy(dtype="float64", na_value=np.nan)}, index=index)
+    frame = pd.DataFrame({"value": values}, index=index)
     for orig, canon in covs.items():
         cov = _take(raw, orig, rows)
         num = to_float(cov, table.decimal)
@@ -114,7 +119,15 @@ def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
                 report.warnings.append(
                     f"Covariate {orig!r}: {int(bad_cov.sum())} non-numeric cells treated as missing, e.g. {text[bad_cov].iloc[0]!r}."
                 )
-        frame[canon] = num.to_numpy(dtype="float64", na_value=np.nan)
+        cov_values = num.to_numpy(dtype="float64", na_value=np.nan)
+        far = _out_of_range(cov_values)
+        if far.any():
+            report.warnings.append(
+                f"Covariate {orig!r}: {int(far.sum())} cells beyond ±{MAX_ABS_VALUE:.0e} (or infinite) "
+                f"treated as missing, e.g. {cov_values[far][0]:g}."
+            )
+            cov_values = np.where(far, np.nan, cov_values)
+        frame[canon] = cov_values
     if roles.label_col is not None:
         lab = _take(raw, roles.label_col, rows)
         if not _numeric(lab.dtype):
@@ -122,6 +135,32 @@ def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
         lab = pd.to_numeric(lab, errors="coerce").astype("float64")
         frame["label"] = lab.where(lab.isin([0, 1])).to_numpy(dtype="float64", na_value=np.nan)
     return frame
+
+
+def _out_of_range(values: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.isinf(values) | (np.abs(values) > MAX_ABS_VALUE)
+
+
+def _in_range(values: np.ndarray, rows: np.ndarray, table: RawTable, report: Any) -> np.ndarray:
+    """``values`` with readings beyond ``MAX_ABS_VALUE`` (or infinite) set missing, reported."""
+    far = np.flatnonzero(_out_of_range(values))
+    report.fields["out_of_range_values"] = {
+        "count": int(far.size),
+        "lines": table.rows_to_lines(rows[far[:LINES_LISTED]]),
+        "examples": [f"{v:g}" for v in pd.unique(values[far[:200]])[:5]],
+    }
+    if not far.size:
+        return values
+    lines = ", ".join(str(n) for n in report.fields["out_of_range_values"]["lines"][:5])
+    report.changes.append(
+        f"Treated {far.size} readings beyond ±{MAX_ABS_VALUE:.0e} (or infinite) as missing, e.g. "
+        f"{report.fields['out_of_range_values']['examples'][0]} on {table.numbering.split(' (')[0]} "
+        f"{lines}: no meter reads that much; check the value column and its unit."
+    )
+    values = values.copy()  # the reader's array may be read-only
+    values[far] = np.nan
+    return values
 
 
 def _take(raw: pd.DataFrame, col: str, rows: np.ndarray) -> pd.Series:

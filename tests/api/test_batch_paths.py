@@ -74,6 +74,8 @@ def _number(rnd: random.Random, faults: bool, text: bool) -> object:
         return "abc"
     if faults and roll < 0.05:
         return True
+    if faults and roll < 0.06:
+        return 1e300  # beyond any meter: refused by row
     if roll < 0.10:
         return None
     if roll < 0.30:

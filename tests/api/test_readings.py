@@ -80,11 +80,13 @@ def test_rejected_rows_name_the_row_the_field_and_the_fix(client) -> None:
         {"timestamp": "2024-01-01T04:00:00", "value": 2.0, "temperature": True},
         [1, 2],
         {"timestamp": "2024-01-01T05:00:00", "value": None},
+        {"timestamp": "2024-01-01T06:00:00", "value": 1e300},
     ]
     report = client.post(f"/v1/meters/{name}/readings", json=body).json()
-    assert (report["received"], report["inserted"], report["rejected"]) == (11, 2, 9)
+    assert (report["received"], report["inserted"], report["rejected"]) == (12, 2, 10)
     rows = {r["row"]: r for r in report["rejected_rows"]}
-    assert sorted(rows) == [2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert sorted(rows) == [2, 3, 4, 5, 6, 7, 8, 9, 10, 12]
+    assert rows[12]["field"] == "value" and "more than any meter reads" in rows[12]["reason"]
     assert rows[2]["field"] == "value" and "'n/a' is not a number" in rows[2]["reason"]
     assert rows[3]["field"] == "timestamp" and "has no timestamp" in rows[3]["reason"]
     assert "is not a time" in rows[4]["reason"] and "ISO 8601" in rows[4]["reason"]

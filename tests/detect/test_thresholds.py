@@ -184,3 +184,27 @@ def test_every_mode_on_real_scores(shared_data, tmp_path):
         assert 0 < flags.mean() < 0.15, mode
         assert m["event_recall"] > m["random_event_recall"], mode
         assert m["f1"] > 3 * m["random_f1"], mode
+
+
+def test_a_reading_that_is_what_was_expected_never_flags():
+    """However high its score, a reading equal to its expectation has nothing to show: no flag.
+    A NaN deviation (nothing expected) leaves the flag to the score."""
+    scored = scored_frame()
+    scored.loc[scored.index[[100, 700]], "deviation"] = 0.0
+    scored.loc[scored.index[1200], "deviation"] = 1e-12  # rounding, relative to 50 expected
+    scored.loc[scored.index[405], ["deviation", "expected"]] = np.nan
+    flags = flag_points(scored, ThresholdSettings(mode="sigma", k=5.0))
+    assert not flags.iloc[[100, 700, 1200]].any()
+    assert flags.iloc[405] and flags.iloc[400]
+
+
+def test_a_noise_free_series_gives_no_events():
+    """A meter whose every week repeats exactly (a constant load) is what was expected everywhere:
+    the default detector used to show 'dip' events of 0 kWh there ('1.0x the usual load')."""
+    from core.detect.pipeline import DetectorSettings
+    from core.detect.run import run_detection
+
+    idx = pd.date_range("2024-01-01", periods=24 * 28, freq="1h", name="timestamp")
+    frame = pd.DataFrame({"value": np.full(len(idx), 5.0)}, index=idx)
+    found = run_detection(frame, DetectorSettings(), freq="1h", unit="kWh")
+    assert not found.flags.any() and found.events.empty

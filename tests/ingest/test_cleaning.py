@@ -271,3 +271,30 @@ def test_stray_year_is_unreadable_and_huge_spans_are_refused() -> None:
         match=r"^Timestamps run from 2024-01-01 00:00 to 2199-01-01 07:00: at the 1h step that is \d+ steps for 96 readings; check for mistyped dates",
     ):
         parse_upload(text.encode(), "y.csv")
+
+
+def test_readings_beyond_any_meter_become_missing_and_are_listed() -> None:
+    """A reading past ±1e15 or an infinity (an export error) is set missing and named by line."""
+    idx, v = daily()
+    vals = v.astype(object)
+    vals[3], vals[10] = "inf", 1e300
+    ds = parse_upload(series_bytes(idx, vals, extra={"temperature": [1e20] + [5.0] * 95}), "h.csv")
+    far = ds.report.fields["out_of_range_values"]
+    assert far["count"] == 2 and far["lines"] == [5, 12] and far["examples"] == ["inf", "1e+300"]
+    assert ds.frame["value"].isna().sum() == 0  # filled like any short gap, and said so
+    assert any("beyond ±1e+15" in c and "line 5, 12" in c for c in ds.report.changes)
+    assert any("'temperature'" in w and "beyond" in w for w in ds.report.warnings)
+    assert np.isfinite(ds.frame["temperature"].dropna()).all()
+
+
+def test_a_file_of_only_absurd_readings_says_so() -> None:
+    idx, _ = daily()
+    with pytest.raises(DataError, match=r"no reading within ±1e15: 96 are larger or infinite"):
+        parse_upload(series_bytes(idx, np.full(96, 1e308)), "huge.csv")
+
+
+def test_timestamps_over_two_centuries_are_refused_clearly() -> None:
+    """300 yearly readings (1900-2199) would overflow nanosecond times: one clear message."""
+    idx = pd.date_range("1900-01-01", periods=300, freq="YS")
+    with pytest.raises(DataError, match=r"over 200 years: .*mistyped dates"):
+        parse_upload(series_bytes(idx, np.arange(300.0)), "years.csv")
