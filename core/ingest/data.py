@@ -51,6 +51,7 @@ Times are strings like ``2014-11-02 01:00``; a "runs" dict is
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,7 +207,14 @@ def _parse(data: bytes, filename: str, schema: Schema, options: CleanOptions, na
     f["timestamp_format"], f["timezone"] = times.layout, None if ts.tz is None else str(ts.tz)
     report_bad_times(table, raw[roles.timestamp_col], rows, ts, filename, report)
     frame = typed_frame(raw, roles, covs, rows[~ts.isna()], ts[~ts.isna()], table, report)
-    _check_enough(frame, roles.value_col, filename, "", f.get("out_of_range_values"))
+    _check_enough(
+        frame,
+        roles.value_col,
+        filename,
+        "",
+        f.get("out_of_range_values"),
+        {**f["non_numeric_values"], "where": table.numbering.split(" (")[0]},
+    )
     out = clean(frame, roles.unit, options)
     f.update(out.fields)
     report.changes.extend(out.changes)
@@ -289,7 +297,12 @@ def _report_unused(
 
 
 def _check_enough(
-    frame: pd.DataFrame, value_col: str, filename: str, when: str, far: dict | None = None
+    frame: pd.DataFrame,
+    value_col: str,
+    filename: str,
+    when: str,
+    far: dict | None = None,
+    text: dict | None = None,
 ) -> None:
     valid = int(frame["value"].notna().sum())
     if valid == 0 and far and far["count"]:
@@ -297,6 +310,17 @@ def _check_enough(
             f"Value column {value_col!r} in {filename} has no reading within ±1e15: "
             f"{far['count']} are larger or infinite (e.g. {far['examples'][0]}): pick the column of "
             "meter readings, or check how the file was exported."
+        )
+    if valid == 0 and text and text["count"]:
+        example = text["examples"][0]
+        hint = (
+            "if the numbers carry a thousands separator, export them without it"
+            if re.fullmatch(r"-?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", example)
+            else "pick the column of meter readings"
+        )
+        raise DataError(
+            f"Value column {value_col!r} in {filename} has no numeric readings: {text['count']} "
+            f"cells are text, e.g. {example!r} on {text['where']} {text['lines'][0]}: {hint}."
         )
     if valid == 0:
         raise DataError(

@@ -52,6 +52,7 @@ NULL_TOKENS = [
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 _LOOKS_LIKE_DATA = re.compile(r"^[\s\d.,:+\-/TZ]+$")
 _LEADING_SPACE = re.compile(r"\s*")
+_MARKUP = re.compile(r"<(!doctype|html|\?xml|head|body|table|div)\b", re.IGNORECASE)
 
 
 def read_table(data: bytes, filename: str) -> RawTable:
@@ -68,6 +69,12 @@ def read_table(data: bytes, filename: str) -> RawTable:
         text, encoding = decode_text(data, filename)
         start = _LEADING_SPACE.match(text).end()  # not text.lstrip(): that copies the whole text
         first = text[start : start + 1]
+        if first == "<" and _MARKUP.match(text, start):
+            raise DataError(
+                f"{filename} is a web page or an XML document, not a table (it starts with "
+                f"{text[start : start + 15]!r}): download the data file itself, as CSV, JSON or "
+                "Parquet, and upload that."
+            )
         if first in ("", "[", "{") or filename.lower().endswith((".json", ".jsonl", ".ndjson")):
             check_json(data, filename)
             table = read_json(text, filename, encoding)

@@ -1,5 +1,5 @@
-"""JSON (records, a {timestamp: value} mapping, columns, API envelopes, JSON lines) and Parquet
-bytes -> :class:`core.ingest.raw.RawTable`, values untouched."""
+"""JSON (records, [timestamp, value] pairs, a {timestamp: value} mapping, columns, API envelopes such
+as {"data": [...]}, JSON lines) and Parquet bytes -> :class:`core.ingest.raw.RawTable`, values untouched."""
 
 from __future__ import annotations
 
@@ -53,7 +53,10 @@ def _read_json(text: str, filename: str, encoding: str) -> RawTable:
             for v in obj.values()
             if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)
         ]
-        if len(lists) == 1 and not all(isinstance(v, list) for v in obj.values()):
+        # the one list of records beside metadata, or alone under its key ({"data": [...]})
+        if len(lists) == 1 and (
+            len(obj) == 1 or not all(isinstance(v, list) for v in obj.values())
+        ):
             obj = lists[0]
     if isinstance(obj, dict) and obj and all(not isinstance(v, (list, dict)) for v in obj.values()):
         frame = pd.DataFrame({"timestamp": list(obj.keys()), "value": list(obj.values())})
@@ -66,6 +69,8 @@ def _read_json(text: str, filename: str, encoding: str) -> RawTable:
             ) from err
     elif isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
         frame = pd.DataFrame.from_records(obj)
+    elif isinstance(obj, list) and obj and all(_pair(r) for r in obj):  # [[time, value], ...]
+        frame = pd.DataFrame(obj, columns=["timestamp", "value"])
     elif isinstance(obj, (list, dict)) and not obj:
         raise DataError(
             f"{filename} holds an empty JSON {type(obj).__name__}: there are no readings to analyse."
@@ -73,10 +78,20 @@ def _read_json(text: str, filename: str, encoding: str) -> RawTable:
     else:
         raise DataError(
             f"{filename}: JSON layout not understood; upload a list of records like "
-            '[{"timestamp": "2024-01-01 00:00", "value": 1.5}] or a {"timestamp": value} mapping.'
+            '[{"timestamp": "2024-01-01 00:00", "value": 1.5}], a list of [timestamp, value] pairs '
+            'or a {"timestamp": value} mapping.'
         )
     frame = frame.map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
     return RawTable(clean_names(frame), "json", encoding=encoding)
+
+
+def _pair(item: Any) -> bool:
+    """A ``[timestamp, value]`` pair of plain values (charting and IoT exports write these)."""
+    return (
+        isinstance(item, list)
+        and len(item) == 2
+        and not any(isinstance(v, (list, dict)) for v in item)
+    )
 
 
 def _has_named_index(frame: pd.DataFrame) -> bool:

@@ -216,3 +216,39 @@ def test_json_envelope_and_unix_milliseconds() -> None:
     ds = parse_upload(json.dumps({"meta": {"site": "x"}, "data": recs}).encode(), "api.json")
     assert ds.report.fields["timestamp_format"] == "unix milliseconds"
     assert ds.frame.index[0] == idx[0].tz_localize("UTC") and ds.unit == "kW"
+
+
+def test_json_records_alone_under_one_key_and_time_value_pairs() -> None:
+    """``{"data": [records]}`` with nothing beside it, and ``[[time, value], ...]`` pairs (charting and
+    IoT exports), read like records; a list of triples still gets the layout message."""
+    idx, vals = hourly()
+    recs = [{"time": t.isoformat(), "kwh": float(v)} for t, v in zip(idx, vals, strict=True)]
+    alone = parse_upload(json.dumps({"readings": recs}).encode(), "alone.json")
+    pairs = [[int(t.timestamp() * 1000), float(v)] for t, v in zip(idx, vals, strict=True)]
+    paired = parse_upload(json.dumps(pairs).encode(), "pairs.json")
+    assert len(alone.frame) == len(paired.frame) == len(idx)
+    np.testing.assert_allclose(alone.frame["value"], vals)
+    np.testing.assert_allclose(paired.frame["value"], vals)
+    triples = [[*p, 1] for p in pairs]
+    with pytest.raises(DataError, match=r"layout not understood.*\[timestamp, value\] pairs"):
+        parse_upload(json.dumps(triples).encode(), "triples.json")
+
+
+def test_a_value_column_of_thousands_separated_text_says_how_to_fix_it() -> None:
+    idx, vals = hourly()
+    text = "timestamp,kwh\n" + "\n".join(
+        f'{t},"1,{int(v) % 1000:03d}"' for t, v in zip(idx, vals, strict=True)
+    )
+    with pytest.raises(
+        DataError,
+        match=r"72 cells are text, e\.g\. '1,\d{3}' on file line 2: .*thousands separator",
+    ):
+        parse_upload(text.encode(), "k.csv")
+
+
+@pytest.mark.parametrize(
+    "head", ["<!DOCTYPE html><html>", "<html><body>404 Not Found", '<?xml version="1.0"?><rows>']
+)
+def test_a_web_page_or_xml_is_named_as_such(head: str) -> None:
+    with pytest.raises(DataError, match=r"is a web page or an XML document, not a table"):
+        parse_upload(f"  {head}\n</body></html>\n".encode(), "export.csv")
