@@ -37,7 +37,12 @@ EPOCH_NAMES = {
     "ms": "unix milliseconds",
     "us": "unix microseconds",
     "ns": "unix nanoseconds",
+    "excel": "Excel serial dates",
 }
+# Excel's day numbers (days since 1899-12-30, the time of day as the fraction): 1954 .. 2119. Only a
+# column named like a time, or picked as the timestamp column, is read so; they are wall-clock times.
+EXCEL_RANGE = (2e4, 8e4)
+EXCEL_ORIGIN = pd.Timestamp("1899-12-30")
 
 
 @dataclass
@@ -59,7 +64,24 @@ def epoch_unit(col: pd.Series) -> str | None:
     for unit, (lo, hi) in EPOCH_RANGES.items():
         if lo <= med < hi:
             return unit
-    return None
+    if not EXCEL_RANGE[0] <= med < EXCEL_RANGE[1]:
+        return None
+    steps = np.diff(num.dropna().to_numpy(dtype="float64"))
+    # day numbers of a file run forward (readings of a meter in that range go up and down)
+    return "excel" if steps.size and (steps >= 0).mean() >= 0.9 else None
+
+
+def from_numbers(num: pd.Series, unit: str, notes: list[str]) -> pd.DatetimeIndex:
+    """Numbers in ``unit`` (an ``EPOCH_NAMES`` key) as times: Unix times in UTC, Excel serial dates
+    as naive wall-clock times rounded to the second (their float fractions carry rounding)."""
+    if unit == "excel":
+        notes.append(
+            "Timestamps read as Excel serial dates (days since 1899-12-30), as wall-clock times."
+        )
+        days = pd.to_timedelta(num.to_numpy(dtype="float64"), unit="D")
+        return pd.DatetimeIndex(EXCEL_ORIGIN + days).round("s")
+    notes.append(f"Timestamps read as {EPOCH_NAMES[unit]} (UTC).")
+    return pd.DatetimeIndex(pd.to_datetime(num, unit=unit, errors="coerce")).tz_localize("UTC")
 
 
 def parse_timestamps(col: pd.Series) -> ParsedTimes:
@@ -77,10 +99,7 @@ def parse_timestamps(col: pd.Series) -> ParsedTimes:
                 notes,
             )
         num = pd.to_numeric(col, errors="coerce").astype("float64")
-        out = pd.DatetimeIndex(pd.to_datetime(num, unit=unit, errors="coerce"))
-        layout = EPOCH_NAMES[unit]
-        notes.append(f"Timestamps read as {layout} (UTC).")
-        out = out.tz_localize("UTC")
+        out, layout = from_numbers(num, unit, notes), EPOCH_NAMES[unit]
     else:
         out, layout = _parse_distinct(col, notes)
     out = _plausible(out, notes)
@@ -145,13 +164,10 @@ def _parse_text(text: pd.Series, notes: list[str]) -> tuple[pd.DatetimeIndex, st
         sep = ymd[0].dropna().iloc[0]
         name, fmt = _best_format(sample, [("year-first", f"%Y{sep}%m{sep}%d")])
         return _to_datetime(text, fmt, notes), f"{name} ({fmt})"
-    if epoch_unit(sample) is not None:
-        unit = epoch_unit(sample)
+    unit = epoch_unit(sample)
+    if unit is not None:
         num = pd.to_numeric(text, errors="coerce").astype("float64")
-        notes.append(f"Timestamps read as {EPOCH_NAMES[unit]} (UTC).")
-        return pd.DatetimeIndex(pd.to_datetime(num, unit=unit, errors="coerce")).tz_localize(
-            "UTC"
-        ), EPOCH_NAMES[unit]
+        return from_numbers(num, unit, notes), EPOCH_NAMES[unit]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return _to_datetime(text, "mixed", notes), "free-form dates (parsed one by one)"

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from core.ingest.data import Schema, parse_upload
+from core.ingest.timestamps import epoch_unit
 
 
 def table(stamps: list[str], values: list[float] | None = None, header: str = "time,kwh") -> bytes:
@@ -183,3 +184,17 @@ def test_day_first_decided_from_rows_across_the_file() -> None:
     assert ds.report.fields["timestamp_format"] == "day-first (%d/%m/%Y %H:%M)"
     assert not any("ambiguous" in w for w in ds.report.warnings)
     assert ds.frame.index[-1] == idx[-1]
+
+
+def test_excel_serial_dates_in_a_time_column_read_as_wall_clock_times() -> None:
+    """Excel's day numbers (45292.0416667 = 2024-01-01 01:00) in a column named like a time, rounded
+    to the second; readings in that range that go up and down are not taken for times."""
+    n = 24 * 7
+    serials = [f"{45292 + i / 24:.10f}" for i in range(n)]
+    text = "timestamp,kwh\n" + "".join(f"{s},{10 + i % 24}\n" for i, s in enumerate(serials))
+    ds = parse_upload(text.encode(), "excel.csv")
+    assert ds.report.fields["timestamp_format"] == "Excel serial dates"
+    assert ds.frame.index[0] == pd.Timestamp("2024-01-01 00:00") and ds.frame.index.tz is None
+    assert ds.frame.index[1] == pd.Timestamp("2024-01-01 01:00") and ds.freq == pd.Timedelta("1h")
+    up_down = pd.Series([30000.0 + (500 if i % 2 else 0) for i in range(n)])
+    assert epoch_unit(up_down) is None
