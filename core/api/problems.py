@@ -138,6 +138,8 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
             out.append(FieldError(field="body", message=message))
             continue
         message = str(err.get("msg", "is not valid"))
+        if err.get("type") == "value_error":  # our validators' sentences, without pydantic's prefix
+            message = message.removeprefix("Value error, ")
         if err.get("type") == "missing":
             message = "is required"
         elif err.get("type") == "extra_forbidden":

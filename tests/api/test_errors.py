@@ -137,3 +137,25 @@ def test_too_few_readings_to_detect_is_a_422_saying_how_many(client) -> None:
     client.post(f"/v1/meters/{name}/readings", json=rows)
     detail = _problem(client.post(f"/v1/meters/{name}/detect", json={}), 422)["detail"]
     assert "has 5 readings" in detail and "at least 48" in detail
+
+
+def test_a_reading_no_meter_could_send_is_a_422_naming_it(client) -> None:
+    """1e300 in a series would overflow the detector's sums into nonsense events: refused by index,
+    with our sentence (no "Value error," prefix) and the bound in the OpenAPI schema."""
+    series = [
+        {"timestamp": f"2024-01-{1 + h // 24:02d}T{h % 24:02d}:00:00Z", "value": 40.0 + h % 24}
+        for h in range(24 * 7)
+    ]
+    series[100]["value"] = 1e300
+    for route in ("/v1/detect/entire", "/v1/detect/last"):
+        body = _problem(client.post(route, json={"series": series}), 422)
+        assert body["errors"] == [
+            {
+                "field": "series[100].value",
+                "message": "1e+300 is beyond ±1e+15, more than any meter reads: check the value "
+                "and its unit (got '1e+300')",
+                "row": None,
+            }
+        ]
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["Point"]
+    assert schema["properties"]["value"]["maximum"] == 1e15

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from core.ingest.extract import MAX_ABS_VALUE
 from core.ingest.timestamps import EARLIEST_YEAR, LATEST_YEAR
 
 
@@ -28,6 +29,23 @@ def _plausible(when: datetime) -> datetime:
 
 Time = Annotated[datetime, AfterValidator(_plausible)]
 """An ISO 8601 time (or Unix seconds) in the years 1900-2199; naive = the meter's wall clock."""
+
+
+def _meter_sized(value: float) -> float:
+    if abs(value) > MAX_ABS_VALUE:
+        raise ValueError(
+            f"{value:g} is beyond ±{MAX_ABS_VALUE:.0e}, more than any meter reads: check the value "
+            "and its unit"
+        )
+    return value
+
+
+Reading = Annotated[
+    float,
+    AfterValidator(_meter_sized),
+    Field(json_schema_extra={"minimum": -MAX_ABS_VALUE, "maximum": MAX_ABS_VALUE}),
+]
+"""A reading: a finite number within ±1e15 (``core.ingest.extract.MAX_ABS_VALUE``), as files are read."""
 
 
 def iso(when: Any) -> str | None:

@@ -33,7 +33,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.api.schemas.common import RequestBody
+from core.api.schemas.common import Reading, RequestBody
 from core.api.schemas.detection import DetectorName
 from core.api.schemas.meters import Unit
 
@@ -42,7 +42,7 @@ class Point(RequestBody):
     model_config = ConfigDict(extra="ignore")
 
     timestamp: str = Field(max_length=64, description="ISO 8601, e.g. 2024-01-01T00:00:00Z")
-    value: float
+    value: Reading
 
 
 def _example_series(n: int = 3) -> list[dict]:
