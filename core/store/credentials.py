@@ -54,24 +54,8 @@ class CredentialRepository:
 
     def session(self, token_hash: str) -> Principal | None:
         """The session's principal (its user's role now), expired or not; None when unknown."""
-        query = (
-            select(
-                users.c.id,
-                users.c.name,
-                organisations.c.id,
-                organisations.c.slug,
-                memberships.c.role,
-                sessions.c.expires,
-            )
-            .select_from(sessions)
-            .join(users, users.c.id == sessions.c.user_id)
-            .join(organisations, organisations.c.id == sessions.c.org_id)
-            .join(
-                memberships,
-                (memberships.c.user_id == users.c.id)
-                & (memberships.c.org_id == organisations.c.id),
-            )
-            .where(sessions.c.token_hash == token_hash)
+        query = _principal_of(sessions, sessions.c.expires).where(
+            sessions.c.token_hash == token_hash
         )
         with self.store.reading() as conn:
             row = conn.execute(query).first()
@@ -104,24 +88,8 @@ class CredentialRepository:
     def key(self, key_hash: str) -> Principal | None:
         """The principal of a valid key: its user, org and the user's role there now, and the
         key's scope; None when the key is unknown, revoked, or its user has left the org."""
-        query = (
-            select(
-                users.c.id,
-                users.c.name,
-                organisations.c.id,
-                organisations.c.slug,
-                memberships.c.role,
-                api_keys.c.scope,
-            )
-            .select_from(api_keys)
-            .join(users, users.c.id == api_keys.c.user_id)
-            .join(organisations, organisations.c.id == api_keys.c.org_id)
-            .join(
-                memberships,
-                (memberships.c.user_id == users.c.id)
-                & (memberships.c.org_id == organisations.c.id),
-            )
-            .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked.is_(None))
+        query = _principal_of(api_keys, api_keys.c.scope).where(
+            api_keys.c.key_hash == key_hash, api_keys.c.revoked.is_(None)
         )
         with self.store.reading() as conn:
             row = conn.execute(query).first()
@@ -172,3 +140,25 @@ def _keys(conn: Connection) -> list[ApiKey]:
         .order_by(api_keys.c.id)
     ).all()
     return [ApiKey(r[0], r[1], r[2], r[3], r[4], utc(r[5]), utc(r[6])) for r in rows]
+
+
+def _principal_of(table, extra):
+    """User id and name, org id and slug, the user's role there now and ``extra``, for the rows of
+    ``table`` (sessions or api_keys); no row when the user is no longer a member of that org."""
+    return (
+        select(
+            users.c.id,
+            users.c.name,
+            organisations.c.id,
+            organisations.c.slug,
+            memberships.c.role,
+            extra,
+        )
+        .select_from(table)
+        .join(users, users.c.id == table.c.user_id)
+        .join(organisations, organisations.c.id == table.c.org_id)
+        .join(
+            memberships,
+            (memberships.c.user_id == users.c.id) & (memberships.c.org_id == organisations.c.id),
+        )
+    )
