@@ -19,7 +19,9 @@ reading per call, its first call of the day (the window ending at midnight, whic
 apart and the timed calls sent after every client is warm, on a connection of their own; then 10
 clients re-send one series. Beside each, the same bodies against a bare FastAPI app that only
 parses them into the same request model (``benchmarks/bare_api.py``): the floor of a FastAPI call
-on this machine, so the ratio shows WattsUp's own cost.
+on this machine, so the ratio shows WattsUp's own cost. Then 10 devices call at a fixed rate
+(``OPEN_LOOP_RATES`` calls/s in all, open loop): a closed loop's latency is its client count over its
+throughput, so these rows show what a device waits when the fleet sends less than the server can take.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ INGEST_TARGET = 50_000  # readings per second
 LAST_P99_TARGET_MS = 100.0
 CLIENTS = 10  # the target's
 CLIENT_COUNTS = (1, 10, 50)
+OPEN_LOOP_RATES = (10, 20, 30)  # calls per second from the 10 devices together, on average
+OPEN_LOOP_REPEATS = 3  # runs pooled per rate: one run's 230 calls leave its p99 to 3 calls
 WINDOW = 672  # four weeks of hourly readings, Azure's request shape
 
 
@@ -201,6 +205,42 @@ def _closed_loop(url: str, work: list[list[bytes]], warmup: int) -> dict:
     }
 
 
+def _open_loop(url: str, work: list[list[bytes]], interval_s: float) -> dict:
+    """Each client a device that calls on its own clock, whatever the answers: gaps drawn from an
+    exponential distribution of mean ``interval_s`` (seeded per device), so calls of different
+    devices meet by chance as they would (the first body of each, the fit of the day, is sent
+    before the clock starts). A call's latency runs from when it was due, not when it left, so a
+    call that had to wait for the one before it counts that wait (no coordinated omission)."""
+    import httpx
+
+    headers = {"Content-Type": "application/json"}
+    start = threading.Barrier(len(work) + 1)
+    go = threading.Event()
+    origin: list[float] = []
+
+    def client(i: int, bodies: list[bytes]) -> list[float]:
+        with httpx.Client(base_url=url, timeout=300) as http:
+            http.post("/v1/detect/last", content=bodies[0], headers=headers).raise_for_status()
+            start.wait()
+            go.wait()  # the clock starts once every device is warm
+            times = []
+            gaps = np.random.default_rng(1000 + i).exponential(interval_s, len(bodies) - 1)
+            for due, b in zip(origin[0] + np.cumsum(gaps), bodies[1:], strict=True):
+                time.sleep(max(0.0, due - time.perf_counter()))
+                http.post("/v1/detect/last", content=b, headers=headers).raise_for_status()
+                times.append((time.perf_counter() - due) * 1000)
+        return times
+
+    with ThreadPoolExecutor(len(work)) as pool:
+        futures = [pool.submit(client, i, b) for i, b in enumerate(work)]
+        start.wait()
+        origin.append(time.perf_counter() + 0.2)
+        go.set()
+        done = [f.result() for f in futures]
+        seconds = time.perf_counter() - origin[0]
+    return {"warm": np.array([]), "times": np.concatenate(done), "seconds": seconds}
+
+
 def _latency_row(case: str, run: dict, target: bool) -> dict:
     times = run["times"]
     p50, p95, p99 = (float(np.percentile(times, q)) for q in (50, 95, 99))
@@ -239,6 +279,23 @@ def _last_rows(server, smoke: bool, bare_url: str | None) -> list[dict]:
         if bare_url is not None:
             run = _closed_loop(bare_url, work, warmup=1)
             out.append(_latency_row(f"bare FastAPI body parse: {label}", run, False))
+    # 10 devices calling at a fixed rate (open loop), below and near the closed loop's throughput
+    for rate in () if smoke else OPEN_LOOP_RATES:
+        runs = []
+        for _ in range(OPEN_LOOP_REPEATS):  # new devices each time: each run's first calls fit
+            work = _sliding(range(first, first + CLIENTS), calls)
+            first += CLIENTS
+            runs.append(_open_loop(server.url, work, CLIENTS / rate))
+        run = {
+            "warm": np.array([]),
+            "times": np.concatenate([r["times"] for r in runs]),
+            "seconds": sum(r["seconds"] for r in runs),
+        }
+        label = (
+            f"{CLIENTS} devices at {rate} calls/s in all on average (open loop, random gaps), "
+            f"{WINDOW} hourly points, {OPEN_LOOP_REPEATS} x {CLIENTS * calls} calls"
+        )
+        out.append(_latency_row(f"detect/last: {label}", run, False))
     same = [[_sliding(range(1), 0)[0][0]] * (calls + 3) for _ in range(CLIENTS)]
     run = _closed_loop(server.url, same, warmup=3)
     out.append(

@@ -30,6 +30,7 @@ from core.errors import DataError
 from core.ingest.columns import DEFAULT_UNIT, ENERGY_UNITS
 from core.ingest.quality import step_label
 from core.labels.current import current_detector
+from core.memory import freeze_imports
 from core.store.db import Store
 from core.store.memory import BoundedLRU
 from core.store.meters import SqlMeterRepository
@@ -56,9 +57,12 @@ _models = BoundedLRU(limits.MODELS_IN_MEMORY)
 
 @contextmanager
 def fitting_turn():
-    """Wait for one of ``limits.DETECTIONS`` places to fit or score in."""
+    """Wait for one of ``limits.DETECTIONS`` places to fit or score in. After it, the modules a
+    first fit imported are frozen out of the garbage collector's full passes
+    (``core.memory.freeze_imports``): unfrozen, a full pass cost ~120 ms in the middle of a call."""
     with _turns:
         yield
+        freeze_imports()
 
 
 def fitted(frame: pd.DataFrame, digest: str, settings: DetectorSettings) -> Detector:

@@ -13,7 +13,6 @@
 - ``hosting``: configuration from ``st.secrets`` (``apply_secrets``) and the hosted demo's
   storage notice (``storage_notice``);
 - ``text``: ``md_escape`` for file-derived text in markdown;
-- ``memory``: keeps Streamlit's garbage collection after each run cheap (``freeze_imports``).
 - ``views``: the Anomaly detection page's shared views (events table, CSV, counters, chart);
 - ``labels``, ``alerts``, ``portfolio``, ``fleet_scoring``: the sections of their pages;
 - ``upload_columns``, ``upload_fleet``, ``upload_save``: the Upload page's column and cleaning

@@ -23,9 +23,9 @@ from typing import Any
 import streamlit as st
 
 from core.ingest.data import DataError, Dataset
+from core.memory import freeze_imports, limit_malloc_arenas
 from core.store.memory import BoundedLRU
 from core.ui import auth, cache, hosting, meters
-from core.ui.memory import freeze_imports, limit_malloc_arenas
 from core.ui.state import forget
 from core.ui.text import md_escape
 
@@ -95,8 +95,8 @@ def require_router() -> None:
     run is thrown away, before anyone could have pressed anything.
 
     It is also where each run starts, so it keeps Streamlit's collection after the run cheap
-    (``core.ui.memory.freeze_imports``) and, once per process, caps glibc's malloc arenas
-    (``core.ui.memory.limit_malloc_arenas``).
+    (``core.memory.freeze_imports``) and, once per process, caps glibc's malloc arenas
+    (``core.memory.limit_malloc_arenas``).
     """
     limit_malloc_arenas()
     freeze_imports()

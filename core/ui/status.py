@@ -24,8 +24,8 @@ from typing import TypeVar
 import streamlit as st
 
 from core.errors import DataError
+from core.memory import release_memory
 from core.ui.cache import Progress
-from core.ui.memory import release_memory
 from core.ui.text import md_escape
 
 T = TypeVar("T")
@@ -97,7 +97,7 @@ def prepared(
             failure = err
             release_memory()
         else:
-            release_memory()  # a fit's scratch memory back to the system (core.ui.memory)
+            release_memory()  # a fit's scratch memory back to the system (core.memory)
             box.update(label=ready or f"{label}: done", state="complete", expanded=False)
             return result
     _fail(failure, label, what_to_do, hint, stop)

@@ -1,11 +1,11 @@
-"""``core.ui.memory``: the malloc arena cap is set once per process, and releasing memory is safe
+"""``core.memory``: the malloc arena cap is set once per process, and releasing memory is safe
 to call at any time (it only collects garbage and trims the C heap)."""
 
 from __future__ import annotations
 
 import gc
 
-from core.ui import memory
+from core import memory
 
 
 def test_arena_cap_is_applied_once_per_process() -> None:

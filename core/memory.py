@@ -1,4 +1,4 @@
-"""Keep the garbage collection Streamlit runs after every script run cheap.
+"""Keep full garbage collections cheap, in the app and in the API, and the app's memory low.
 
 Streamlit calls ``gc.collect(2)`` when a run ends (``runner.postScriptGC``, on by default). A full
 collection walks every container object the process tracks, and once pandas, scikit-learn, plotly
@@ -10,7 +10,10 @@ it was half of the server's work (``benchmarks/load.py``).
 generation (``gc.freeze``), which later collections skip: modules, classes, functions, the fitted
 models loaded so far. It runs whenever modules were imported since it last ran (the first page
 run, the first model load, the first SHAP explanation...), so it settles after a few runs; objects
-made later (frames, figures, session state) are collected as before. The price, once per freeze:
+made later (frames, figures, session state) are collected as before. The API calls it after each
+detection turn (``core.api.stored.fitting_turn``): there a full collection the interpreter started by
+itself, every so many allocations, cost ~120 ms inside a call that takes ~10 ms (one in ~200 calls).
+The price, once per freeze:
 cyclic garbage made of objects alive at that moment is never collected (the runs in flight then,
 a few small namespaces).
 
