@@ -39,3 +39,33 @@ def test_refit_period_is_a_day_or_24_steps() -> None:
     """Hourly and finer series refit daily; a daily series every 24 days."""
     assert refit_period(pd.Timedelta("15min")) == pd.Timedelta("1D")
     assert refit_period(pd.Timedelta("1D")) == pd.Timedelta("24D")
+
+
+def test_each_detection_turn_ends_by_freezing_what_it_imported(tmp_path, monkeypatch) -> None:
+    """A full garbage collection of every module object cost ~120 ms inside a call: the API
+    hands newly imported modules to ``gc.freeze`` after each turn (``core.memory``)."""
+    import warnings
+
+    import core.api.stored as stored
+    from core.api.app import create_app
+    from core.store.db import open_store
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # starlette's TestClient deprecation note
+        from fastapi.testclient import TestClient
+
+    monkeypatch.setenv("WATTSUP_HOME", str(tmp_path))
+    monkeypatch.setenv("WATTSUP_MODELS_DIR", str(tmp_path / "models"))
+    calls = []
+    monkeypatch.setattr(stored, "freeze_imports", lambda: calls.append(1) or False)
+    series = [
+        {"timestamp": f"2024-01-{1 + h // 24:02d}T{h % 24:02d}:00:00Z", "value": 40.0 + h % 24}
+        for h in range(24 * 7)
+    ]
+    store = open_store(home=tmp_path)
+    try:
+        with TestClient(create_app(store)) as client:
+            assert client.post("/v1/detect/last", json={"series": series}).status_code == 200
+    finally:
+        store.close()
+    assert calls
