@@ -35,7 +35,7 @@ from core.api import limits
 from core.api.batch_fast import RESERVED, csv_table, object_columns, uniform_readings
 from core.api.times import meter_times
 from core.errors import DataError
-from core.ingest.extract import MAX_ABS_VALUE
+from core.ingest.extract import beyond_any_meter
 from core.store.records import Meter
 
 Format = Literal["json", "ndjson", "csv"]
@@ -99,16 +99,13 @@ def parse_batch(body: bytes, content_type: str, meter: Meter, *, fast: bool = Tr
         if batch is not None:
             return batch
     if fmt == "json":
-        objects = _json_objects(text)
-        _check_count(len(objects))
-        if fast:
-            batch = _uniform(fmt, uniform_readings(False, object_columns(objects), objects), meter)
-            if batch is not None:
-                return batch
-        return _readings(fmt, list(enumerate(objects, start=1)), meter)
-    records = _ndjson_records(text) if fmt == "ndjson" else _csv_records(text)
+        records = list(enumerate(_json_objects(text), start=1))
+    else:
+        records = _ndjson_records(text) if fmt == "ndjson" else _csv_records(text)
     _check_count(len(records))
-    if fmt == "ndjson" and fast:
+    if (
+        fast and fmt != "csv"
+    ):  # JSON objects, each whole (an NDJSON line that is no JSON: a Rejected)
         objects = [rec for _, rec in records]
         batch = _uniform(fmt, uniform_readings(False, object_columns(objects), objects), meter)
         if batch is not None:
@@ -228,12 +225,8 @@ def _number(x: Any) -> float | None | str:
         return (
             f"{str(x)[:40]} is not a finite number: send a number, or null for a missing reading."
         )
-    if abs(value) > MAX_ABS_VALUE:
-        return (
-            f"{value:g} is beyond ±{MAX_ABS_VALUE:.0e}, more than any meter reads: check the "
-            "value and its unit."
-        )
-    return value
+    too_large = beyond_any_meter(value)
+    return value if too_large is None else f"{too_large}."
 
 
 def _readings(fmt: Format, records: list[Record], meter: Meter) -> Batch:

@@ -137,6 +137,16 @@ def typed_frame(raw, roles, covs, rows, stamps, table, report) -> pd.DataFrame:
     return frame
 
 
+def beyond_any_meter(value: float) -> str | None:
+    """Why a single reading past ``MAX_ABS_VALUE`` is refused (the API's sentence), else None."""
+    if abs(value) <= MAX_ABS_VALUE:
+        return None
+    return (
+        f"{value:g} is beyond ±{MAX_ABS_VALUE:.0e}, more than any meter reads: check the value "
+        "and its unit"
+    )
+
+
 def _out_of_range(values: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return np.isinf(values) | (np.abs(values) > MAX_ABS_VALUE)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from core.ingest.extract import MAX_ABS_VALUE
+from core.ingest.extract import MAX_ABS_VALUE, beyond_any_meter
 from core.ingest.timestamps import EARLIEST_YEAR, LATEST_YEAR
 
 
@@ -32,11 +32,9 @@ Time = Annotated[datetime, AfterValidator(_plausible)]
 
 
 def _meter_sized(value: float) -> float:
-    if abs(value) > MAX_ABS_VALUE:
-        raise ValueError(
-            f"{value:g} is beyond ±{MAX_ABS_VALUE:.0e}, more than any meter reads: check the value "
-            "and its unit"
-        )
+    too_large = beyond_any_meter(value)
+    if too_large is not None:
+        raise ValueError(too_large)
     return value
 
 
